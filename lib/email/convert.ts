@@ -1,0 +1,429 @@
+/**
+ * One LivePerson conversation record → one RFC 5322 message (multipart/mixed: the transcript as
+ * text/plain + text/html, the hosted files, and the complete source record as JSON). Deterministic: the
+ * same record gives the same Message-ID, boundaries and bytes, so re-runs never create a second item.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { z } from 'zod';
+import {
+  type ConversationRecord,
+  ConversationRecordSchema,
+  epochOf,
+  type MessageRecord,
+} from '../liveperson/record.js';
+import type { UsersDirectory } from '../liveperson/users-schema.js';
+import { collectFiles, type FileJob, FileNamer, type FileOutcome } from './attachments.js';
+import type { HostedFileProvider } from './contract.js';
+import { ParticipantIndex } from './participants.js';
+import { richContentLines } from './rich-content.js';
+import {
+  duration as fmtDuration,
+  headerText,
+  isValidDomain,
+  normaliseText,
+  safeToken,
+  toCrlf,
+  utc,
+} from './text.js';
+import {
+  type MessagePart,
+  renderHtml,
+  renderText,
+  type TranscriptMessage,
+  type TranscriptModel,
+} from './transcript.js';
+
+export interface ConvertOptions {
+  users?: UsersDirectory;
+  files?: HostedFileProvider;
+  /** Domain of synthetic participant addresses. */
+  addressDomain?: string;
+  /** Right side of the Message-ID. */
+  messageIdDomain?: string;
+  /** Position of the record in its batch, used to name it in errors when it has no conversation id. */
+  recordIndex?: number;
+}
+
+export interface ConversionResult {
+  conversationId: string;
+  accountId: string;
+  /** sha256 hex of the record's canonical JSON (keys sorted), so a re-run gives the same value. */
+  version: string;
+  messageId: string;
+  subject: string;
+  from: { name: string; address: string };
+  to: { name: string; address: string }[];
+  addresses: string[];
+  participants: { id: string; role: string; name: string; address: string; synthetic: boolean }[];
+  startTime: Date;
+  endTime?: Date;
+  status: 'OPEN' | 'CLOSE';
+  counts: { messages: number; files: number; filesAttached: number; participants: number };
+  partialReasons: string[];
+  sourceJson: Buffer;
+  eml: Readable;
+}
+
+export class ConversionError extends Error {
+  override readonly name = 'ConversionError';
+  constructor(
+    message: string,
+    readonly field: string,
+    readonly conversationId?: string,
+    readonly recordIndex?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULT_ADDRESS_DOMAIN = 'liveperson.invalid';
+export const DEFAULT_MESSAGE_ID_DOMAIN = 'liveperson-archiver.invalid';
+
+/** JSON with object keys sorted at every level: the input of the content version. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+export function contentVersion(record: unknown): string {
+  return createHash('sha256').update(canonicalJson(record)).digest('hex');
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(record)';
+}
+
+function recordLabel(id: string | undefined, index: number | undefined): string {
+  if (id) return `conversation ${id}`;
+  return index === undefined ? 'record without conversation id' : `record #${index} (no conversation id)`;
+}
+
+function validate(record: unknown, recordIndex: number | undefined): ConversationRecord {
+  const parsed = ConversationRecordSchema.safeParse(record);
+  if (parsed.success) return parsed.data;
+  const rawId = (record as { info?: { conversationId?: unknown } } | null)?.info?.conversationId;
+  const id =
+    typeof rawId === 'string' || typeof rawId === 'number'
+      ? headerText(String(rawId)) || undefined
+      : undefined;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const field = formatPath(issue.path);
+  const detail = issue.message.replace(/^Invalid input: /, '');
+  throw new ConversionError(`${recordLabel(id, recordIndex)}: ${field}: ${detail}`, field, id, recordIndex);
+}
+
+interface Sorted {
+  rec: MessageRecord;
+  time?: number;
+  index: number;
+}
+
+/** Order of time, then seq, then position in the record (stable for equal keys). */
+function orderMessages(messages: readonly MessageRecord[]): Sorted[] {
+  const sorted = messages.map((rec, index) => ({ rec, time: epochOf(rec.timeL, rec.time), index }));
+  sorted.sort(
+    (a, b) =>
+      (a.time ?? Number.MAX_SAFE_INTEGER) - (b.time ?? Number.MAX_SAFE_INTEGER) ||
+      (a.rec.seq ?? 0) - (b.rec.seq ?? 0) ||
+      a.index - b.index,
+  );
+  return sorted;
+}
+
+function surveySections(rec: ConversationRecord): { heading: string; lines: string[] }[] {
+  const sections: { heading: string; lines: string[] }[] = [];
+  const answer = (v: unknown) =>
+    typeof v === 'string' ? headerText(v) : v === undefined ? '' : headerText(JSON.stringify(v));
+  for (const s of rec.conversationSurveys ?? []) {
+    const lines = (s.surveyData ?? []).map(
+      (d) => `Q: ${headerText(d.question) || d.questionId || '?'} A: ${answer(d.answer)}`,
+    );
+    sections.push({
+      heading: `Survey: ${[s.surveyType, s.surveyStatus].filter(Boolean).map(headerText).join(', ') || 'conversation survey'}`,
+      lines: lines.length ? lines : ['(no answers)'],
+    });
+  }
+  const agentSurveys = [
+    ...(rec.latestAgentSurvey ? [rec.latestAgentSurvey] : []),
+    ...(rec.previouslySubmittedAgentSurveys ?? []),
+  ];
+  for (const s of agentSurveys) {
+    const lines = (s.submittedAnswers ?? []).map(
+      (a) =>
+        `Q: ${headerText(a.questionText) || a.questionId || '?'} A: ${(a.answers ?? []).map((x) => answer(x.answer)).join('; ')}`,
+    );
+    const by = headerText(s.performedByAgentName ?? s.performedByAgentNickName);
+    sections.push({
+      heading: `Agent survey: ${[s.acSurveyName, s.surveyStatus].filter(Boolean).map(headerText).join(', ') || 'agent survey'}${by ? ` (by ${by})` : ''}`,
+      lines: lines.length ? lines : ['(no answers)'],
+    });
+  }
+  return sections;
+}
+
+function transferLines(rec: ConversationRecord, idx: ParticipantIndex): string[] {
+  return (rec.transfers ?? []).map((t) => {
+    const from =
+      headerText(t.sourceAgentFullName ?? t.sourceAgentNickname ?? t.sourceSkillName) || 'unassigned';
+    const to =
+      headerText(
+        t.assignedAgentFullName ??
+          t.assignedAgentNickname ??
+          idx.get(t.assignedAgentId)?.name ??
+          t.targetSkillName,
+      ) || 'queue';
+    const skill = t.targetSkillName ? ` (skill ${headerText(t.targetSkillName)})` : '';
+    return `${utc(epochOf(t.timeL, t.time))}: ${from} -> ${to}${skill}${t.reason ? `, reason ${headerText(t.reason)}` : ''}`;
+  });
+}
+
+function messageParts(m: MessageRecord, key: string, jobs: FileJob[], conversationId: string): MessagePart[] {
+  const parts: MessagePart[] = [];
+  const d = m.messageData;
+  if (d?.msg?.text !== undefined) parts.push({ kind: 'text', text: normaliseText(d.msg.text) });
+  if (d?.richContent?.content !== undefined) {
+    parts.push({ kind: 'rich', label: 'rich content', lines: richContentLines(d.richContent.content) });
+  }
+  if (d?.quickReplies?.content !== undefined) {
+    parts.push({ kind: 'rich', label: 'quick replies', lines: richContentLines(d.quickReplies.content) });
+  }
+  if (d?.file) {
+    const f = d.file;
+    jobs.push({
+      key,
+      ref: {
+        conversationId,
+        messageId: m.messageId ?? key,
+        relativePath: f.relativePath ?? '',
+        fileType: f.fileType,
+        caption: f.caption,
+        preview: f.preview,
+      },
+    });
+    // The outcome is filled in once the provider answered (see below).
+    parts.push({
+      kind: 'file',
+      name: headerText(f.caption) || headerText(f.relativePath?.split('/').pop()) || 'file',
+      fileType: f.fileType ? headerText(f.fileType) : undefined,
+      outcome: { status: 'missing', reason: 'pending' },
+    });
+  }
+  if (d?.link) {
+    const caption = d.link.caption ? normaliseText(d.link.caption) : 'link';
+    parts.push({
+      kind: 'rich',
+      label: 'link',
+      lines: [{ kind: 'link', text: caption, url: d.link.externalFileLink }],
+    });
+  }
+  if (parts.length === 0) {
+    // Secure forms and types we do not know: show what there is (the full record is attached anyway).
+    const raw = d ? JSON.stringify(d) : '';
+    const type = headerText(m.type) || 'message';
+    parts.push({
+      kind: 'note',
+      text: raw && raw !== '{}' ? `[${type}] ${normaliseText(raw)}` : `[${type} without content]`,
+    });
+  }
+  return parts;
+}
+
+const HEADER_CASE: Record<string, string> = Object.fromEntries(
+  [
+    'X-LivePerson-Conversation-Id',
+    'X-LivePerson-Account-Id',
+    'X-LivePerson-Skill',
+    'X-LivePerson-Channel',
+    'X-LivePerson-Status',
+    'X-LivePerson-Content-Version',
+    'X-LivePerson-Partial',
+  ].map((k) => [k.toLowerCase(), k]),
+);
+
+export async function convertConversation(
+  record: unknown,
+  options: ConvertOptions = {},
+): Promise<ConversionResult> {
+  const addressDomain = options.addressDomain ?? DEFAULT_ADDRESS_DOMAIN;
+  const messageIdDomain = options.messageIdDomain ?? DEFAULT_MESSAGE_ID_DOMAIN;
+  if (!isValidDomain(addressDomain)) throw new Error(`addressDomain is not a domain name: ${addressDomain}`);
+  if (!isValidDomain(messageIdDomain))
+    throw new Error(`messageIdDomain is not a domain name: ${messageIdDomain}`);
+
+  const rec = validate(record, options.recordIndex);
+  const info = rec.info;
+  const conversationId = info.conversationId;
+  const accountId = info.brandId ?? 'unknown';
+  const version = contentVersion(record);
+  const startMs = epochOf(info.startTimeL, info.startTime) as number; // required by the schema
+  const endMs = info.status?.toUpperCase() === 'OPEN' ? undefined : epochOf(info.endTimeL, info.endTime);
+  const declared = info.status?.toUpperCase();
+  const status: 'OPEN' | 'CLOSE' =
+    declared === 'OPEN' || declared === 'CLOSE' ? declared : endMs === undefined ? 'OPEN' : 'CLOSE';
+
+  const idx = new ParticipantIndex(rec, options.users, addressDomain);
+  const dialogTypes = new Map((rec.dialogs ?? []).map((d) => [d.dialogId, d.dialogType?.toUpperCase()]));
+
+  const jobs: FileJob[] = [];
+  const fileParts = new Map<string, Extract<MessagePart, { kind: 'file' }>>();
+  const messages: TranscriptMessage[] = orderMessages(rec.messageRecords ?? []).map((s, i) => {
+    const key = `m${i}`;
+    const parts = messageParts(s.rec, key, jobs, conversationId);
+    for (const p of parts) if (p.kind === 'file') fileParts.set(key, p);
+    const dialogType =
+      s.rec.dialogId && s.rec.dialogId !== conversationId ? dialogTypes.get(s.rec.dialogId) : undefined;
+    const msg: TranscriptMessage = {
+      time: s.time,
+      sender: idx.forMessage(s.rec.participantId, s.rec.sentBy),
+      private: s.rec.audience?.toUpperCase() === 'AGENTS_AND_MANAGERS',
+      parts,
+    };
+    if (dialogType === 'POST_SURVEY') msg.context = 'post-conversation survey';
+    else if (dialogType && dialogType !== 'MAIN') msg.context = `${dialogType.toLowerCase()} dialog`;
+    return msg;
+  });
+
+  const sourceName = `conversation-${safeToken(conversationId, 80)}.json`;
+  const namer = new FileNamer();
+  namer.reserve(sourceName);
+  const files = await collectFiles(jobs, options.files, namer);
+  for (const [key, part] of fileParts) part.outcome = files.outcomes.get(key) as FileOutcome;
+
+  // Addressing: From = first sender (else the consumer, else the first participant); To = everyone else.
+  const participants = idx.list;
+  const fromP =
+    messages[0]?.sender ??
+    participants.find((p) => p.role === 'CONSUMER') ??
+    participants[0] ??
+    idx.forMessage(undefined, 'consumer');
+  const addresses = [...new Set(participants.map((p) => p.address))];
+  const toSeen = new Set<string>([fromP.address]);
+  const to: { name: string; address: string }[] = [];
+  for (const p of participants) {
+    if (toSeen.has(p.address)) continue;
+    toSeen.add(p.address);
+    to.push({ name: p.name, address: p.address });
+  }
+  // A conversation with a single participant still needs an addressee: that participant.
+  if (to.length === 0) to.push({ name: fromP.name, address: fromP.address });
+
+  const consumer = participants.find((p) => p.role === 'CONSUMER');
+  const skill = headerText(info.latestSkillName);
+  const channel = [info.source, info.device, info.integration].map(headerText).filter(Boolean).join(' / ');
+  const subject = [
+    `LivePerson conversation with ${consumer?.name ?? fromP.name}`,
+    skill,
+    new Date(startMs).toISOString().slice(0, 10),
+    status === 'OPEN' ? '(open)' : '',
+  ]
+    .filter(Boolean)
+    .join(' · ')
+    .replace(' · (open)', ' (open)');
+  const messageId = `<lp.${safeToken(accountId, 40)}.${safeToken(conversationId, 80)}.${version.slice(0, 16)}@${messageIdDomain}>`;
+
+  const partialReasons = [...files.reasons];
+  if (info.isPartial) partialReasons.push('LivePerson marked the record as partial (info.isPartial)');
+
+  const facts: [string, string][] = [
+    ['Conversation', headerText(conversationId)],
+    ['Account', headerText(accountId)],
+    ['Status', status],
+    ['Started', utc(startMs)],
+    ['Ended', endMs === undefined ? 'still open' : utc(endMs)],
+  ];
+  const durMs = info.duration ?? (endMs === undefined ? undefined : endMs - startMs);
+  if (durMs !== undefined && durMs >= 0) facts.push(['Duration', fmtDuration(durMs)]);
+  if (skill) facts.push(['Skill', skill]);
+  if (channel) facts.push(['Channel', channel]);
+  const closeReason = [info.closeReason, info.closeReasonDescription]
+    .map(headerText)
+    .filter(Boolean)
+    .join(' / ');
+  if (closeReason) facts.push(['Close reason', closeReason]);
+  if (partialReasons.length) facts.push(['Incomplete', partialReasons.join('; ')]);
+
+  const sections: { heading: string; lines: string[] }[] = [];
+  const transfers = transferLines(rec, idx);
+  if (transfers.length) sections.push({ heading: 'Transfers', lines: transfers });
+  if (rec.summary?.text) sections.push({ heading: 'Summary', lines: [normaliseText(rec.summary.text)] });
+  sections.push(...surveySections(rec));
+
+  const title = `LivePerson conversation ${headerText(conversationId)}`;
+  const model: TranscriptModel = { title, facts, participants, sections, messages };
+  const sourceJson = Buffer.from(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+
+  const headers: Record<string, string> = {
+    'X-LivePerson-Conversation-Id': headerText(conversationId),
+    'X-LivePerson-Account-Id': headerText(accountId),
+    'X-LivePerson-Status': status,
+    'X-LivePerson-Content-Version': version,
+  };
+  if (skill) headers['X-LivePerson-Skill'] = skill;
+  if (channel) headers['X-LivePerson-Channel'] = channel;
+  if (partialReasons.length)
+    headers['X-LivePerson-Partial'] = headerText(partialReasons.join('; ')).slice(0, 900);
+
+  const composer = new MailComposer({
+    from: { name: fromP.name, address: fromP.address },
+    to,
+    subject,
+    messageId,
+    date: new Date(startMs),
+    headers,
+    text: toCrlf(renderText(model)),
+    html: toCrlf(renderHtml(model)),
+    attachments: [
+      ...files.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        content: a.content,
+      })),
+      { filename: sourceName, contentType: 'application/json', content: sourceJson },
+    ],
+    // Deterministic boundaries: the same record gives the same bytes.
+    baseBoundary: version.slice(0, 24),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    normalizeHeaderKey: (key: string) => HEADER_CASE[key.toLowerCase()] ?? key,
+  });
+
+  return {
+    conversationId,
+    accountId,
+    version,
+    messageId,
+    subject,
+    from: { name: fromP.name, address: fromP.address },
+    to,
+    addresses,
+    participants: participants.map(({ id, role, name, address, synthetic }) => ({
+      id,
+      role,
+      name,
+      address,
+      synthetic,
+    })),
+    startTime: new Date(startMs),
+    ...(endMs === undefined ? {} : { endTime: new Date(endMs) }),
+    status,
+    counts: {
+      messages: messages.length,
+      files: jobs.length,
+      filesAttached: [...files.outcomes.values()].filter((o) => o.status === 'attached').length,
+      participants: participants.length,
+    },
+    partialReasons,
+    sourceJson,
+    eml: composer.compile().createReadStream(),
+  };
+}
