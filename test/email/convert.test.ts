@@ -1,0 +1,368 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { HostedFileProvider, HostedFileRef } from '../../lib/email/contract.js';
+import { ConversionError, contentVersion, convertConversation } from '../../lib/email/convert.js';
+import { UsersResponseSchema, usersDirectory } from '../../lib/liveperson/users-schema.js';
+import { htmlText, readAll, roundTrip } from './eml-assertions.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: fixture records are free-form JSON that the tests edit
+type Rec = any;
+const fixture = JSON.parse(
+  readFileSync(new URL('../fixtures/liveperson/messaging-search-response.json', import.meta.url), 'utf8'),
+) as { conversationHistoryRecords: Rec[] };
+const users = usersDirectory(
+  UsersResponseSchema.parse(
+    JSON.parse(readFileSync(new URL('../fixtures/liveperson/users.json', import.meta.url), 'utf8')),
+  ),
+);
+const [full, open, legacy] = fixture.conversationHistoryRecords as [Rec, Rec, Rec];
+const clone = <T>(x: T): T => structuredClone(x);
+
+const RECEIPT = Buffer.from('fake png bytes \x00\x01\x02 receipt', 'latin1');
+const provider: HostedFileProvider = async (ref: HostedFileRef) =>
+  ref.relativePath.endsWith('aaaa-1111.PNG')
+    ? { status: 'ok', content: Readable.from([RECEIPT]) }
+    : { status: 'missing', reason: 'HTTP 404 from file store' };
+
+function minimal(messages: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    info: {
+      conversationId: 'conv-min',
+      brandId: '1',
+      startTimeL: 1718000000000,
+      endTimeL: 1718000100000,
+      status: 'CLOSE',
+    },
+    consumerParticipants: [{ participantId: 'c1', firstName: 'Ann', lastName: 'Lee' }],
+    agentParticipants: [{ agentId: 'a1', agentFullName: 'Bob Agent', role: 'AGENT' }],
+    messageRecords: messages,
+    ...extra,
+  };
+}
+const text = (seq: number, t: string, by = 'Consumer', pid = by === 'Consumer' ? 'c1' : 'a1') => ({
+  type: 'TEXT_PLAIN',
+  messageData: { msg: { text: t } },
+  messageId: `m${seq}`,
+  seq,
+  timeL: 1718000001000 + seq * 1000,
+  participantId: pid,
+  sentBy: by,
+  audience: 'ALL',
+});
+
+describe('convertConversation: the full fixture', () => {
+  it('addresses every participant, resolves agents via the users directory (deleted too) and the consumer via SDE', async () => {
+    const r = await convertConversation(clone(full), { users, files: provider });
+    expect(r.from).toEqual({ name: 'Noa Levi', address: 'noa.levi@example.com' });
+    expect(r.to).toEqual([
+      { name: 'Maya Cohen', address: 'maya.cohen@brand.example' },
+      { name: 'Dana Supervisor', address: 'dana.s@brand.example' },
+    ]);
+    expect(r.addresses.sort()).toEqual([
+      'dana.s@brand.example',
+      'maya.cohen@brand.example',
+      'noa.levi@example.com',
+    ]);
+    expect(r.participants.every((p) => !p.synthetic)).toBe(true);
+    expect(r.subject).toBe('LivePerson conversation with Noa Levi · Orders · 2024-06-10');
+    expect(r.status).toBe('CLOSE');
+    expect(r.counts).toEqual({ messages: 10, files: 2, filesAttached: 1, participants: 3 });
+    expect(r.partialReasons).toHaveLength(1);
+    expect(r.partialReasons[0]).toContain('photo');
+    expect(r.partialReasons[0]).toContain('HTTP 404 from file store');
+
+    const preview = Buffer.from(full.messageRecords[3].messageData.file.preview, 'base64');
+    const {
+      eml,
+      mail,
+      text: body,
+      html,
+    } = await roundTrip(r, { 'receipt.png': RECEIPT, 'preview-photo.jpg': preview });
+    const head = eml.subarray(0, eml.indexOf('\r\n\r\n')).toString('latin1');
+    expect(head).toMatch(/^X-LivePerson-Conversation-Id: 7c2e41aa-1f00-4d1b-9e55-0b6a2c9d8e01\r$/m);
+    expect(head).toMatch(/^X-LivePerson-Partial: /m);
+    expect(mail.headers.get('x-liveperson-skill')).toBe('Orders');
+    expect(mail.headers.get('x-liveperson-channel')).toBe('APP / MOBILE');
+    expect(mail.messageId).toBe(r.messageId);
+    expect(mail.date?.getTime()).toBe(full.info.startTimeL);
+    expect(mail.subject).toBe(r.subject);
+    expect(mail.attachments.map((a) => a.filename)).toEqual([
+      'receipt.png',
+      'preview-photo.jpg',
+      'conversation-7c2e41aa-1f00-4d1b-9e55-0b6a2c9d8e01.json',
+    ]);
+    // Structure: mixed > [alternative(plain, html), attachments…]
+    expect(head).toMatch(/Content-Type: multipart\/mixed/);
+    expect(eml.toString('latin1')).toMatch(/Content-Type: multipart\/alternative/);
+
+    for (const m of full.messageRecords) {
+      const t = m.messageData.msg?.text;
+      if (t === undefined) continue;
+      expect(body).toContain(t);
+      expect(htmlText(html)).toContain(t);
+    }
+    // Unicode / RTL / emoji intact; RTL-capable markup.
+    expect(body).toContain('שלום, where is my order? 📦');
+    expect(html).toContain('dir="auto"');
+    // HTML from the conversation is escaped, never active.
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<b>Let me check</b>');
+    expect(html).toContain('&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;');
+    expect(html).not.toMatch(/href="javascript:/i);
+    expect(html).toContain('<a href="https://track.example.com/1234">');
+    // Private messages, rich content, quick replies, bad rich JSON, files, surveys, transfers, summary.
+    expect(body).toMatch(
+      /Dana Supervisor \(manager\) \[private: agents and managers only\]:\nSupervisor note/,
+    );
+    expect(body).toContain('text: Your order #1234 has shipped');
+    expect(body).toContain('button: Track parcel');
+    expect(body).toContain('link: Track <https://track.example.com/1234>');
+    expect(body).toContain('image: Parcel photo <https://img.example.com/p.png>');
+    expect(body).toContain('[quick replies]');
+    expect(body).toContain('button: Yes');
+    expect(body).toContain('raw: {not json <i>');
+    expect(html).toContain('raw: {not json &lt;i&gt;');
+    expect(body).toContain('[file] receipt.png, PNG: attached as receipt.png');
+    expect(body).toContain(
+      '[file] photo, JPG: not retrieved: HTTP 404 from file store; preview attached as preview-photo.jpg',
+    );
+    expect(body).toContain('[post-conversation survey]');
+    expect(body).toContain('Q: How would you rate us? A: 5');
+    expect(body).toContain('Agent survey: Wrap-up, SUBMITTED (by Maya Cohen)');
+    expect(body).toContain('Q: Issue resolved? A: Yes');
+    expect(body).toContain('Unassigned -> Orders');
+    expect(body).toContain('Order delayed, tracking link sent');
+    expect(body).toContain('Close reason: CONSUMER / CLOSE_BUTTON');
+    expect(body).toContain('deleted user');
+    // Messages in order of time, then seq: the two at the same instant keep seq order.
+    expect(body.indexOf('Anything else?')).toBeLessThan(body.indexOf('{not json'));
+    expect(body.indexOf('Anything else?')).toBeGreaterThan(body.indexOf('Supervisor note'));
+    // The source record survives whole, unknown fields included.
+    expect(JSON.parse(r.sourceJson.toString('utf8'))).toEqual(full);
+  });
+
+  it('without users or a provider: synthetic agent addresses, every file not retrieved', async () => {
+    const r = await convertConversation(clone(full));
+    expect(r.to.map((t) => t.address)).toEqual([
+      'agent-4100000001@liveperson.invalid',
+      'agent-4100000002@liveperson.invalid',
+    ]);
+    // No placeholder names: the deleted manager's full name is "undefined", the nickname is used.
+    expect(r.to[1]?.name).toBe('Sup');
+    expect(r.counts.filesAttached).toBe(0);
+    expect(r.partialReasons).toHaveLength(2);
+    expect(r.partialReasons.join()).toContain('no file provider configured');
+    const { mail } = await roundTrip(r);
+    expect(mail.attachments.map((a) => a.filename)).toContain('preview-photo.jpg');
+  });
+
+  it('honours the configured synthetic address domain and Message-ID domain', async () => {
+    const r = await convertConversation(clone(full), {
+      addressDomain: 'archive.example.net',
+      messageIdDomain: 'ids.example.net',
+    });
+    expect(r.to[0]?.address).toBe('agent-4100000001@archive.example.net');
+    expect(r.messageId).toMatch(
+      /^<lp\.87654321\.7c2e41aa-1f00-4d1b-9e55-0b6a2c9d8e01\.[0-9a-f]{16}@ids\.example\.net>$/,
+    );
+    await expect(convertConversation(clone(full), { addressDomain: 'bad domain\r\nX: y' })).rejects.toThrow(
+      /addressDomain/,
+    );
+  });
+
+  it('an open conversation with a bot: no end time, placeholders read as absent', async () => {
+    const r = await convertConversation(clone(open), { users });
+    expect(r.status).toBe('OPEN');
+    expect(r.endTime).toBeUndefined();
+    expect(r.from).toEqual({ name: 'Helper Bot', address: 'agent-4100000009@liveperson.invalid' });
+    expect(r.to).toEqual([{ name: 'Consumer', address: 'sam@example.org' }]);
+    expect(r.participants.find((p) => p.id === '4100000009')?.role).toBe('AGENT');
+    expect(r.subject).toBe('LivePerson conversation with Consumer · 2024-06-10 (open)');
+    const { text: body, mail } = await roundTrip(r);
+    expect(body).toContain('Ended: still open');
+    expect(body).not.toMatch(/undefined/);
+    expect(mail.headers.get('x-liveperson-skill')).toBeUndefined();
+  });
+
+  it('older singular spellings, string epochs and a conversation without messages', async () => {
+    const r = await convertConversation(clone(legacy));
+    expect(r.counts.messages).toBe(0);
+    expect(r.from).toEqual({
+      name: 'Ann Lee',
+      address: 'consumer-f0f0f0f0-1111-4222-8333-999999999999@liveperson.invalid',
+    });
+    expect(r.to).toEqual([r.from]);
+    expect(r.startTime.toISOString()).toBe('2024-06-11T12:00:00.000Z');
+    expect(r.endTime?.getTime()).toBe(1718107300000);
+    const { text: body } = await roundTrip(r);
+    expect(body).toContain('Messages (0):');
+  });
+});
+
+describe('determinism', () => {
+  it('same record (any key order) → same version, Message-ID and bytes; a change → a new version', async () => {
+    const a = await convertConversation(clone(full), { users });
+    const reordered = Object.fromEntries(Object.entries(clone(full)).reverse());
+    reordered.info = Object.fromEntries(Object.entries(full.info).reverse());
+    const b = await convertConversation(reordered, { users });
+    expect(b.version).toBe(a.version);
+    expect(b.messageId).toBe(a.messageId);
+    expect(contentVersion(reordered)).toBe(a.version);
+    const again = await convertConversation(clone(full), { users });
+    expect((await readAll(again.eml)).equals(await readAll(a.eml))).toBe(true);
+    await readAll(b.eml);
+
+    const changed = clone(full);
+    changed.messageRecords[0].messageData.msg.text += '!';
+    const c = await convertConversation(changed, { users });
+    expect(c.version).not.toBe(a.version);
+    expect(c.messageId).not.toBe(a.messageId);
+    await readAll(c.eml);
+  });
+});
+
+describe('validation errors name the record and the field', () => {
+  it('a bad message time', async () => {
+    const rec = clone(full);
+    rec.messageRecords[3].timeL = 'yesterday';
+    const err = await convertConversation(rec).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConversionError);
+    expect((err as ConversionError).conversationId).toBe(full.info.conversationId);
+    expect((err as ConversionError).field).toBe('messageRecords[3].timeL');
+    expect((err as Error).message).toMatch(
+      /^conversation 7c2e41aa-.*: messageRecords\[3\]\.timeL: expected number/,
+    );
+  });
+
+  it('a missing conversation id is named by position', async () => {
+    const rec = clone(legacy);
+    delete rec.info.conversationId;
+    const err = (await convertConversation(rec, { recordIndex: 4 }).catch(
+      (e: unknown) => e,
+    )) as ConversionError;
+    expect(err).toBeInstanceOf(ConversionError);
+    expect(err.field).toBe('info.conversationId');
+    expect(err.message).toMatch(/^record #4 \(no conversation id\): info\.conversationId/);
+  });
+
+  it('a missing start time, and a record that is not an object', async () => {
+    const rec = clone(legacy);
+    delete rec.info.startTime;
+    const err = (await convertConversation(rec).catch((e: unknown) => e)) as ConversionError;
+    expect(err.field).toBe('info.startTimeL');
+    expect(err.message).toContain('start time is required');
+    const err2 = (await convertConversation('nonsense').catch((e: unknown) => e)) as ConversionError;
+    expect(err2).toBeInstanceOf(ConversionError);
+    expect(err2.field).toBe('(record)');
+  });
+});
+
+describe('edge cases', () => {
+  it('CR/LF and control characters in names, skill and captions cannot inject headers', async () => {
+    const rec = minimal(
+      [
+        text(0, 'hi'),
+        {
+          ...text(1, ''),
+          messageData: { file: { relativePath: '/x', fileType: 'PNG', caption: 'a\r\nX-Evil: 1.png' } },
+        },
+      ],
+      {
+        consumerParticipants: [
+          { participantId: 'c1', firstName: 'Eve\r\nBcc: victim@example.com', lastName: '\u0000Mallory' },
+        ],
+      },
+    );
+    (rec.info as Record<string, unknown>).latestSkillName = 'Sales\r\nX-Injected: yes';
+    const r = await convertConversation(rec, {
+      files: async () => ({ status: 'ok', content: Buffer.from('x') }),
+    });
+    const { eml, mail } = await roundTrip(r);
+    const head = eml.subarray(0, eml.indexOf('\r\n\r\n')).toString('latin1');
+    expect(head).not.toMatch(/^Bcc:/im);
+    expect(head).not.toMatch(/^X-Injected:/im);
+    expect(head).not.toMatch(/^X-Evil:/im);
+    expect(mail.bcc).toBeUndefined();
+    expect(mail.from?.value[0]?.name).toBe('Eve Bcc: victim@example.com Mallory');
+    expect(mail.attachments[0]?.filename).toBe('a X-Evil_ 1.png');
+  });
+
+  it('placeholder and invalid consumer emails are not trusted', async () => {
+    const rec = minimal([text(0, 'hi')], {
+      consumerParticipants: [{ participantId: 'c 1/ü', firstName: 'null', email: 'not-an-email' }],
+    });
+    rec.messageRecords[0] = text(0, 'hi', 'Consumer', 'c 1/ü');
+    const r = await convertConversation(rec);
+    expect(r.from).toEqual({
+      name: 'Consumer',
+      address: 'consumer-c-1-@liveperson.invalid'.replace('-@', '@'),
+    });
+  });
+
+  it('1,000+ messages in order, all present', async () => {
+    const msgs = Array.from({ length: 1200 }, (_, i) =>
+      text(i, `message number ${i} ✓`, i % 2 ? 'Agent' : 'Consumer'),
+    );
+    const r = await convertConversation(minimal(msgs.reverse()));
+    expect(r.counts.messages).toBe(1200);
+    const { text: body } = await roundTrip(r);
+    let last = -1;
+    for (let i = 0; i < 1200; i++) {
+      const at = body.indexOf(`message number ${i} ✓\n`);
+      expect(at).toBeGreaterThan(last);
+      last = at;
+    }
+  });
+
+  it('long unbroken lines and message text are kept whole (lines ≤ 998 in the message)', async () => {
+    const long = 'x'.repeat(5000);
+    const r = await convertConversation(minimal([text(0, long), text(1, `a\r\nb\rc\u0007d\te`)]));
+    const { text: body, html } = await roundTrip(r);
+    expect(body).toContain(long);
+    expect(body).toContain('a\nb\ncd\te');
+    expect(htmlText(html)).toContain('a\nb\ncd\te');
+  });
+
+  it('a provider that throws, or streams bytes, is handled per file', async () => {
+    const big = Buffer.alloc(300_000, 7);
+    const rec = minimal([
+      { ...text(0, ''), messageData: { file: { relativePath: '/a', fileType: 'PDF', caption: 'doc' } } },
+      { ...text(1, ''), messageData: { file: { relativePath: '/b', fileType: 'PDF', caption: 'doc.pdf' } } },
+      { ...text(2, ''), messageData: { file: { relativePath: '/c', fileType: 'TXT', caption: 'c' } } },
+    ]);
+    const r = await convertConversation(rec, {
+      files: async (ref) => {
+        if (ref.relativePath === '/c') throw new Error('connection reset');
+        return { status: 'ok', content: Readable.from([big.subarray(0, 100_000), big.subarray(100_000)]) };
+      },
+    });
+    expect(r.partialReasons).toEqual(['file c (m2) not retrieved: connection reset']);
+    const { mail } = await roundTrip(r, { 'doc.pdf': big, 'doc (2).pdf': big });
+    expect(mail.attachments.find((a) => a.filename === 'doc.pdf')?.contentType).toBe('application/pdf');
+  });
+
+  it('secure forms, links and unknown types are shown tolerantly', async () => {
+    const r = await convertConversation(
+      minimal([
+        {
+          ...text(0, ''),
+          type: 'SECURE_FORM_INVITATION',
+          messageData: { secureForm: { formId: 'f1', formName: 'Card <details>' } },
+        },
+        {
+          ...text(1, ''),
+          type: 'LINK',
+          messageData: { link: { externalFileLink: 'javascript:evil()', caption: 'click' } },
+        },
+      ]),
+    );
+    const { text: body, html } = await roundTrip(r);
+    expect(body).toContain(
+      '[SECURE_FORM_INVITATION] {"secureForm":{"formId":"f1","formName":"Card <details>"}}',
+    );
+    expect(body).toContain('link: click <javascript:evil()>');
+    expect(html).not.toContain('href="javascript');
+    expect(html).toContain('Card &lt;details&gt;');
+  });
+});
