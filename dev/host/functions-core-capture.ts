@@ -11,8 +11,30 @@ export interface CapturedFunction {
   handler: (...args: unknown[]) => unknown;
 }
 
+/**
+ * The library's programming model (`@azure/functions` hands it to the worker through `setProgrammingModel`).
+ * The local host drives every invocation through it, exactly as the Node worker does, so the library's own
+ * conversions (typed data, HttpRequest/HttpResponse, extraOutputs, `$return`) run as in Azure.
+ */
+export interface CoreProgrammingModel {
+  name: string;
+  version: string;
+  getInvocationModel(coreCtx: unknown): {
+    getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
+    invokeFunction(
+      context: unknown,
+      inputs: unknown[],
+      handler: (...args: unknown[]) => unknown,
+    ): Promise<unknown>;
+    getResponse(context: unknown, result: unknown): Promise<unknown>;
+  };
+  getCapabilities(workerCapabilities: Record<string, string>): Promise<Record<string, string>>;
+}
+
 const registry = new Map<string, CapturedFunction>();
 let installed = false;
+let model: CoreProgrammingModel | undefined;
+let capabilities: Promise<Record<string, string>> | undefined;
 
 /**
  * Serves a stand-in for `@azure/functions-core`, the module the Functions Node worker injects, so that
@@ -30,8 +52,12 @@ export function installFunctionsCoreCapture(): Map<string, CapturedFunction> {
       registry.set(metadata.name, { metadata, handler });
       return { dispose: () => registry.delete(metadata.name) };
     },
-    setProgrammingModel() {},
-    getProgrammingModel() {},
+    setProgrammingModel(m: CoreProgrammingModel) {
+      model = m;
+    },
+    getProgrammingModel() {
+      return model;
+    },
     registerHook() {
       return { dispose() {} };
     },
@@ -48,4 +74,20 @@ export function installFunctionsCoreCapture(): Map<string, CapturedFunction> {
 
 export function capturedFunctions(): Map<string, CapturedFunction> {
   return registry;
+}
+
+/** The programming model the library registered, once any `app.*` call has run. */
+export function capturedProgrammingModel(): CoreProgrammingModel | undefined {
+  return model;
+}
+
+/**
+ * The worker asks the programming model for its capabilities once, after the app is loaded (this locks
+ * `app.setup` and, with `enableHttpStream`, starts the library's HTTP proxy and returns its `HttpUri`).
+ * Memoised because the process has one worker, however many local hosts a test starts.
+ */
+export function workerCapabilities(): Promise<Record<string, string>> {
+  if (!model) return Promise.resolve({});
+  capabilities ??= model.getCapabilities({});
+  return capabilities;
 }

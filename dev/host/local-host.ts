@@ -1,0 +1,337 @@
+import { consoleLogger, type Logger } from '../../lib/log.js';
+import { parseBlobPath, resolveAppSettings } from './binding-expressions.js';
+import type { BindingContext } from './bindings-io.js';
+import { BLOB_POISON_QUEUE, BlobWatcher } from './blob-watcher.js';
+import { type CapturedFunction, workerCapabilities } from './functions-core-capture.js';
+import { type HostConfig, parseHostJson } from './host-config.js';
+import { startHttpServer } from './http-server.js';
+import { type InvocationRecord, InvocationRunner } from './invocation-runner.js';
+import { QueueListener } from './queue-listener.js';
+import { StorageConnections } from './storage-connections.js';
+import { parseTimerSchedule, type TimerSchedule } from './timer-schedule.js';
+
+export interface LocalHostOptions {
+  functions: Map<string, CapturedFunction>;
+  /** App settings; a binding's `connection: 'X'` resolves to settings['X'] (a connection string). */
+  settings: Record<string, string>;
+  /** Parsed host.json. */
+  hostJson: unknown;
+  /** Default 7071; 0 = random. */
+  httpPort?: number;
+  logger?: Logger;
+  /** Fire each timer once at start, so a new user sees results at once. */
+  runTimersOnStart?: boolean;
+  /** Schedule timers by their NCRONTAB (default true; tests pass false and call runTimer). */
+  timers?: boolean;
+  /** How often blob triggers look for new or changed blobs (default 1000 ms). */
+  blobPollIntervalMs?: number;
+}
+
+export interface LocalHost {
+  readonly httpUrl: string;
+  start(): Promise<void>;
+  /** Stops timers and pollers, waits for in-flight invocations, closes the HTTP server. */
+  stop(): Promise<void>;
+  /** Runs a timer function now (with its outputs and retry policy); rejects if its last attempt fails. */
+  runTimer(name: string): Promise<void>;
+  /** Resolves when every trigger queue is empty, nothing is in flight and no blob event is pending. */
+  idle(opts?: { timeoutMs?: number }): Promise<void>;
+  invocations(): ReadonlyArray<InvocationRecord>;
+}
+
+interface TimerFunction {
+  fn: CapturedFunction;
+  bindingName: string;
+  schedule: TimerSchedule;
+  runOnStartup: boolean;
+  last?: Date;
+  handle?: NodeJS.Timeout;
+  running?: Promise<void>;
+}
+
+/** A timer that fires this much later than scheduled is "past due", as the host reports it. */
+const PAST_DUE_MS = 1000;
+
+/**
+ * A local Azure Functions host for the captured registrations: timers, queue triggers (with the Storage
+ * Queues extension's batching, retries and poison queue), blob triggers (Event Grid emulated by polling),
+ * HTTP triggers, and queue/blob/table bindings, all driven through the library's own invocation model.
+ * It is dev tooling: Azure runs the real host with the same metadata.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const host = new Host(options);
+  await host.start();
+  return host;
+}
+
+class Host implements LocalHost {
+  readonly #opts: LocalHostOptions;
+  readonly #config: HostConfig;
+  readonly #logger: Logger;
+  readonly #runner: InvocationRunner;
+  readonly #queues: QueueListener[] = [];
+  readonly #blobs: BlobWatcher[] = [];
+  readonly #timers = new Map<string, TimerFunction>();
+  readonly #http: CapturedFunction[] = [];
+  #httpServer: { url: string; close(): Promise<void> } | undefined;
+  #blobTimer: NodeJS.Timeout | undefined;
+  #started = false;
+
+  constructor(opts: LocalHostOptions) {
+    this.#opts = opts;
+    this.#config = parseHostJson(opts.hostJson);
+    this.#logger = opts.logger ?? consoleLogger({ prefix: '[host] ' });
+    const storage = new StorageConnections(opts.settings);
+    const ctx: BindingContext = {
+      storage,
+      settings: opts.settings,
+      config: this.#config,
+      logger: this.#logger,
+      onQueueWrite: (queueName) => {
+        for (const l of this.#queues) if (l.queueName === queueName) l.notify();
+      },
+    };
+    this.#runner = new InvocationRunner(ctx);
+    // Build every listener up front so a bad binding (missing connection, bad schedule) fails at start.
+    for (const fn of opts.functions.values()) {
+      const name = fn.metadata.name;
+      if (/^(1|true)$/i.test(opts.settings[`AzureWebJobs.${name}.Disabled`] ?? '')) {
+        this.#logger.info(`Function '${name}' is disabled by AzureWebJobs.${name}.Disabled`);
+        continue;
+      }
+      const entry = Object.entries(fn.metadata.bindings).find(([, b]) => b.type.endsWith('Trigger'));
+      if (!entry) throw new Error(`function ${name}: no trigger binding`);
+      const [bindingName, binding] = entry;
+      const where = `function ${name}, trigger ${bindingName}`;
+      const str = (key: string) =>
+        typeof binding[key] === 'string'
+          ? resolveAppSettings(binding[key] as string, opts.settings, where)
+          : undefined;
+      const connection = typeof binding.connection === 'string' ? binding.connection : undefined;
+      switch (binding.type) {
+        case 'timerTrigger': {
+          const expr = str('schedule');
+          if (!expr) throw new Error(`${where}: no schedule`);
+          const schedule = parseTimerSchedule(expr, { timeZone: opts.settings.WEBSITE_TIME_ZONE, where });
+          this.#timers.set(name, { fn, bindingName, schedule, runOnStartup: binding.runOnStartup === true });
+          break;
+        }
+        case 'queueTrigger': {
+          const queueName = str('queueName');
+          if (!queueName) throw new Error(`${where}: no queueName`);
+          const service = storage.queueService(connection, where);
+          this.#queues.push(
+            new QueueListener({
+              fn,
+              bindingName,
+              queue: service.getQueueClient(queueName),
+              poison: service.getQueueClient(`${queueName}-poison`),
+              config: this.#config,
+              runner: this.#runner,
+              logger: this.#logger,
+            }),
+          );
+          break;
+        }
+        case 'blobTrigger': {
+          const pattern = parseBlobPath(str('path') ?? '');
+          this.#blobs.push(
+            new BlobWatcher({
+              fn,
+              bindingName,
+              pattern,
+              container: storage.blobService(connection, where).getContainerClient(pattern.container),
+              poison: storage.queueService(connection, where).getQueueClient(BLOB_POISON_QUEUE),
+              config: this.#config,
+              runner: this.#runner,
+              logger: this.#logger,
+            }),
+          );
+          break;
+        }
+        case 'httpTrigger':
+          this.#http.push(fn);
+          break;
+        default:
+          this.#logger.warn(
+            `function ${name}: trigger type "${binding.type}" is not supported locally; skipped`,
+          );
+      }
+    }
+  }
+
+  get httpUrl(): string {
+    if (!this.#httpServer) throw new Error('the local host is not started');
+    return this.#httpServer.url;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    // The worker asks for capabilities once the app is loaded; this also starts the library's stream proxy.
+    const capabilities = await workerCapabilities();
+    this.#httpServer = await startHttpServer({
+      functions: this.#http,
+      routePrefix: this.#config.routePrefix,
+      port: this.#opts.httpPort ?? 7071,
+      runner: this.#runner,
+      logger: this.#logger,
+      streamProxyUri: capabilities.HttpUri,
+    });
+    for (const l of this.#queues) l.start();
+    if (this.#blobs.length) this.#pollBlobs();
+    const scheduled = this.#opts.timers ?? true;
+    for (const t of this.#timers.values()) {
+      if (scheduled) this.#schedule(t);
+      if (this.#opts.runTimersOnStart || t.runOnStartup) {
+        this.runTimer(t.fn.metadata.name).catch(() => {}); // failures are logged by the runner
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    clearTimeout(this.#blobTimer);
+    for (const t of this.#timers.values()) clearTimeout(t.handle);
+    await Promise.all(this.#queues.map((l) => l.stop()));
+    await Promise.all(this.#blobs.map((b) => b.drain()));
+    await this.#runner.drain();
+    await this.#httpServer?.close();
+  }
+
+  invocations(): ReadonlyArray<InvocationRecord> {
+    return this.#runner.records;
+  }
+
+  async runTimer(name: string): Promise<void> {
+    const t = this.#timers.get(name);
+    if (!t)
+      throw new Error(`no timer function named "${name}" (timers: ${[...this.#timers.keys()].join(', ')})`);
+    // The host never overlaps two runs of one timer; a second request joins the running one.
+    t.running ??= this.#fire(t, new Date()).finally(() => {
+      t.running = undefined;
+    });
+    return t.running;
+  }
+
+  async idle(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    let busy = '';
+    // Two quiet checks in a row: an invocation finishing between the checks may have just written output.
+    while (quiet < 2) {
+      const counts = await Promise.all(this.#queues.map((l) => l.approximateCount()));
+      for (const [i, n] of counts.entries()) if (n) this.#queues[i]!.notify();
+      const blobPending = (await Promise.all(this.#blobs.map((b) => b.scan()))).reduce((a, b) => a + b, 0);
+      const timersRunning = [...this.#timers.values()].filter((t) => t.running).length;
+      const parts = [
+        ...counts.map((n, i) => (n ? `${n} message(s) in ${this.#queues[i]!.queueName}` : '')),
+        blobPending ? `${blobPending} blob event(s) pending` : '',
+        this.#runner.inFlightCount ? `${this.#runner.inFlightCount} invocation(s) in flight` : '',
+        timersRunning ? `${timersRunning} timer(s) running` : '',
+      ].filter(Boolean);
+      busy = parts.join(', ');
+      quiet = parts.length ? 0 : quiet + 1;
+      if (quiet >= 2) return;
+      if (Date.now() > deadline) throw new Error(`local host not idle after ${timeoutMs} ms: ${busy}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  #schedule(t: TimerFunction): void {
+    const due = t.schedule.next(new Date());
+    // setTimeout caps at ~24.8 days; re-arm in steps for longer schedules.
+    const wait = Math.min(due.getTime() - Date.now(), 2 ** 31 - 1);
+    t.handle = setTimeout(() => {
+      if (!this.#started) return;
+      if (Date.now() < due.getTime()) return this.#schedule(t);
+      if (t.running) {
+        this.#logger.warn(
+          `Timer '${t.fn.metadata.name}' is still running; skipping the occurrence at ${due.toISOString()}`,
+        );
+      } else {
+        t.running = this.#fire(t, due)
+          .catch(() => {})
+          .finally(() => {
+            t.running = undefined;
+          });
+      }
+      this.#schedule(t);
+    }, wait);
+  }
+
+  async #fire(t: TimerFunction, scheduledFor: Date): Promise<void> {
+    const now = new Date();
+    const next = t.schedule.next(now);
+    const input = {
+      Schedule: { AdjustForDST: true },
+      ScheduleStatus: t.last
+        ? { Last: t.last.toISOString(), Next: next.toISOString(), LastUpdated: now.toISOString() }
+        : null,
+      IsPastDue: now.getTime() - scheduledFor.getTime() > PAST_DUE_MS,
+    };
+    const retry = t.fn.metadata.retryOptions as RetryOptions | undefined;
+    const maxRetryCount = retry?.maxRetryCount ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#runner.run(t.fn, {
+          reason: 'Timer fired',
+          inputData: [{ name: t.bindingName, data: { json: JSON.stringify(input) } }],
+          triggerMetadata: {},
+          bindingData: {},
+          ...(retry ? { retryContext: { retryCount: attempt, maxRetryCount } } : {}),
+        });
+        t.last = now;
+        return;
+      } catch (err) {
+        // maxRetryCount -1 means retry forever in the host; locally we stop when the host stops.
+        if (!retry || !this.#started || (maxRetryCount >= 0 && attempt >= maxRetryCount)) throw err;
+        const delay = retryDelayMs(retry, attempt);
+        this.#logger.warn(`Timer '${t.fn.metadata.name}' failed; retry ${attempt + 1} in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  #pollBlobs(): void {
+    const interval = this.#opts.blobPollIntervalMs ?? 1000;
+    const tick = async () => {
+      for (const b of this.#blobs) {
+        try {
+          await b.scan();
+        } catch (err) {
+          this.#logger.warn('blob trigger scan failed; retrying', { error: (err as Error).message });
+        }
+      }
+      if (this.#started) this.#blobTimer = setTimeout(tick, interval);
+    };
+    this.#blobTimer = setTimeout(tick, 0);
+  }
+}
+
+interface RpcDuration {
+  seconds?: number | string;
+  nanos?: number;
+}
+interface RetryOptions {
+  retryStrategy?: 'fixedDelay' | 'exponentialBackoff';
+  maxRetryCount?: number;
+  delayInterval?: RpcDuration;
+  minimumInterval?: RpcDuration;
+  maximumInterval?: RpcDuration;
+}
+
+const durationMs = (d: RpcDuration | undefined) =>
+  d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : 0;
+
+/** The host's timer retry delays: fixed, or doubling from minimumInterval up to maximumInterval. */
+export function retryDelayMs(retry: RetryOptions, attempt: number): number {
+  if (retry.retryStrategy === 'exponentialBackoff') {
+    const min = durationMs(retry.minimumInterval);
+    const max = durationMs(retry.maximumInterval) || Number.POSITIVE_INFINITY;
+    return Math.min(max, min * 2 ** attempt);
+  }
+  return durationMs(retry.delayInterval);
+}
