@@ -1,0 +1,128 @@
+/**
+ * The function app's own settings (everything except the LP_* LivePerson settings, which
+ * lib/liveperson/config.ts validates). Validated once at start-up; each problem names the setting and
+ * never echoes its value (some settings hold secrets or connection strings).
+ */
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+
+const positiveInt = (name: string, def: number, max?: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0 || (max !== undefined && n > max)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number between 1 and ${max ?? 'any'}`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** Azure names: 3-63 lowercase letters, digits, hyphens (queues, containers). Tables: letters/digits only. */
+const azureName = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : def))
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/,
+          'must be 3-63 lowercase letters, digits or single hyphens',
+        ),
+    );
+const tableName = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : def))
+    .pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be 3-63 letters or digits, starting with a letter'),
+    );
+
+/** NCRONTAB (6 fields, seconds first) as the Functions host reads it. */
+const ncrontab = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : '0 */5 * * * *'))
+  .refine((v) => {
+    if (v.split(/\s+/).length !== 6) return false;
+    try {
+      CronExpressionParser.parse(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a 6-field NCRONTAB expression such as "0 */5 * * * *"');
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+/** LivePerson keeps conversations for 13 months; a backfill longer than that finds nothing more. */
+export const MAX_BACKFILL_DAYS = 395;
+
+export const AppSettingsSchema = z.object({
+  DISCOVERY_SCHEDULE: ncrontab,
+  BACKFILL_DAYS: positiveInt('BACKFILL_DAYS', 30, MAX_BACKFILL_DAYS),
+  /** Re-query this far before the watermark: covers LivePerson's up-to-a-minute index lag and clock skew. */
+  DISCOVERY_OVERLAP_MINUTES: positiveInt('DISCOVERY_OVERLAP_MINUTES', 15, 24 * 60),
+  /** Unset = open conversations are never archived; set = an open one older than this is archived as an interim version. */
+  ARCHIVE_OPEN_AFTER_HOURS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'ARCHIVE_OPEN_AFTER_HOURS must be a positive number of hours',
+        });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  ARCHIVE_QUEUE: azureName('archive-conversations'),
+  ARCHIVE_CONTAINER: azureName('archive'),
+  STATUS_TABLE: tableName('archivestatus'),
+  WATERMARK_TABLE: tableName('discoverywatermarks'),
+  FAILURE_TABLE: tableName('archivefailures'),
+  /** Domain for synthetic addresses of participants without an e-mail (passed to the converter). */
+  ARCHIVE_ADDRESS_DOMAIN: optionalText,
+  MESSAGE_ID_DOMAIN: optionalText,
+  /** How many conversations discovery enqueues in parallel. */
+  DISCOVERY_ENQUEUE_CONCURRENCY: positiveInt('DISCOVERY_ENQUEUE_CONCURRENCY', 16, 256),
+});
+
+export type AppSettings = z.infer<typeof AppSettingsSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid app settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Lists every problem at once, each naming its setting (never its value). */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const name = i.path.join('.') || '(settings)';
+    return i.message.startsWith(name) ? i.message : `${name}: ${i.message}`;
+  });
+}
+
+export function readAppSettings(env: Record<string, string | undefined>): AppSettings {
+  const parsed = AppSettingsSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  return parsed.data;
+}

@@ -1,0 +1,146 @@
+/**
+ * One discovery run for one LivePerson account: find every conversation updated since the watermark
+ * (minus an overlap), enqueue one archive message per conversation, then advance the watermark.
+ *
+ * Why this never skips a conversation:
+ * - the new watermark is the run's start time, taken before searching; an update at time t is visible to
+ *   search by t + index lag (≤ 1 min), so the next run, which searches from watermark − overlap
+ *   (overlap ≫ lag + clock skew), sees every update this run might not have seen;
+ * - LivePerson rounds `updatedSince` down to 10 minutes, which only widens the window;
+ * - the watermark moves only after every message of the window is enqueued; a crash re-does the window
+ *   (duplicates are skipped downstream by content version; misses could not be repaired);
+ * - the start window spans LivePerson's whole 13-month retention, because a late change (survey,
+ *   redaction) can touch a conversation that started months ago.
+ */
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import type { LivePersonClient } from '../liveperson/contract.js';
+import type { Logger } from '../log.js';
+import type { ArchiveMessage } from './archive-message.js';
+import type { Watermark } from './watermark-store.js';
+
+export const DAY_MS = 86_400_000;
+/** LivePerson keeps conversations 13 months; 395 days covers it with room for month lengths. */
+export const RETENTION_MS = 395 * DAY_MS;
+
+export interface DiscoveryDeps {
+  accountId: string;
+  lp: Pick<LivePersonClient, 'searchConversations'>;
+  watermarks: {
+    get(accountId: string): Promise<Watermark | undefined>;
+    advance(accountId: string, value: number, previous: Watermark | undefined): Promise<number>;
+  };
+  enqueue(message: ArchiveMessage): Promise<void>;
+  now(): number;
+  logger: Logger;
+  backfillDays: number;
+  overlapMinutes: number;
+  archiveOpenAfterHours?: number | undefined;
+  enqueueConcurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface DiscoveryResult {
+  accountId: string;
+  updatedSince: number;
+  watermark: number;
+  found: number;
+  enqueued: number;
+  openNotDue: number;
+  unreadable: number;
+}
+
+/** Only what discovery needs from a search record; the converter validates the rest later. */
+const SearchInfoSchema = z.object({
+  info: z
+    .object({
+      conversationId: z.string().min(1),
+      startTimeL: z.coerce.number().int().nonnegative(),
+      endTimeL: z.coerce.number().optional(),
+      latestUpdateTime: z.coerce.number().optional(),
+      status: z.enum(['OPEN', 'CLOSE']),
+    })
+    .loose(),
+});
+
+// Dedupe within a run only up to this many IDs: beyond it duplicates are merely harmless extra messages,
+// and memory stays bounded on a 13-month backfill.
+const DEDUPE_LIMIT = 200_000;
+
+export async function discoverConversations(deps: DiscoveryDeps): Promise<DiscoveryResult> {
+  const { accountId, logger } = deps;
+  const runStart = deps.now();
+  const oldest = runStart - RETENTION_MS;
+  const previous = await deps.watermarks.get(accountId);
+  const base = previous?.value ?? runStart - deps.backfillDays * DAY_MS;
+  const updatedSince = Math.max(oldest, base - deps.overlapMinutes * 60_000);
+  const openAfterMs =
+    deps.archiveOpenAfterHours !== undefined ? deps.archiveOpenAfterHours * 3_600_000 : undefined;
+  const limit = pLimit(deps.enqueueConcurrency ?? 16);
+  const seen = new Set<string>();
+  const result: DiscoveryResult = {
+    accountId,
+    updatedSince,
+    watermark: previous?.value ?? base,
+    found: 0,
+    enqueued: 0,
+    openNotDue: 0,
+    unreadable: 0,
+  };
+  const discoveredAt = new Date(runStart).toISOString();
+
+  const consume = async (records: unknown[]) => {
+    const batch: ArchiveMessage[] = [];
+    for (const raw of records) {
+      result.found++;
+      const parsed = SearchInfoSchema.safeParse(raw);
+      if (!parsed.success) {
+        // Cannot even tell which conversation: fail the run rather than advance past it.
+        result.unreadable++;
+        const field = parsed.error.issues[0]?.path.join('.') ?? 'info';
+        throw new Error(`Search result record is unreadable (field ${field}); watermark not advanced`);
+      }
+      const info = parsed.data.info;
+      if (info.status === 'OPEN' && (openAfterMs === undefined || info.startTimeL > runStart - openAfterMs)) {
+        result.openNotDue++;
+        continue;
+      }
+      if (seen.has(info.conversationId)) continue;
+      if (seen.size < DEDUPE_LIMIT) seen.add(info.conversationId);
+      batch.push({
+        conversationId: info.conversationId,
+        accountId,
+        startTime: info.startTimeL,
+        updateTime: Math.trunc(info.latestUpdateTime ?? info.endTimeL ?? info.startTimeL),
+        status: info.status,
+        discoveredAt,
+      });
+    }
+    await Promise.all(batch.map((m) => limit(() => deps.enqueue(m))));
+    result.enqueued += batch.length;
+  };
+
+  const statuses: Array<'OPEN' | 'CLOSE'> = openAfterMs === undefined ? ['CLOSE'] : ['OPEN', 'CLOSE'];
+  for await (const page of deps.lp.searchConversations(
+    { start: { from: oldest, to: runStart }, updatedSince, status: statuses },
+    deps.signal,
+  )) {
+    await consume(page.records);
+  }
+  if (openAfterMs !== undefined) {
+    // Open conversations that crossed the age threshold since the last run, even if nothing changed in them.
+    const from = Math.max(oldest, updatedSince - openAfterMs);
+    const to = runStart - openAfterMs;
+    if (from <= to) {
+      for await (const page of deps.lp.searchConversations(
+        { start: { from, to }, status: ['OPEN'] },
+        deps.signal,
+      )) {
+        await consume(page.records);
+      }
+    }
+  }
+  result.watermark = await deps.watermarks.advance(accountId, runStart, previous);
+  logger.info('discovery run complete', { ...result });
+  return result;
+}

@@ -1,0 +1,101 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { ArchivedBlobMetadataSchema, itemPaths, toBlobMetadata } from '../../lib/archive/blob-layout.js';
+import { writeOnce } from '../../lib/archive/write-once-blob.js';
+
+const container = BlobServiceClient.fromConnectionString(inject('storageConnection')).getContainerClient(
+  `wo-${randomUUID().slice(0, 8)}`,
+);
+beforeAll(async () => {
+  await container.create();
+});
+
+function chunks(total: number, chunk: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= total) return this.push(null);
+      const n = Math.min(chunk, total - sent);
+      this.push(Buffer.alloc(n, sent % 251));
+      sent += n;
+    },
+  });
+}
+
+describe('writeOnce', () => {
+  it('streams a multi-block item and records its SHA-256 and size in metadata', async () => {
+    const total = 9 * 1024 * 1024 + 17; // three blocks
+    const expected = createHash('sha256');
+    for await (const c of chunks(total, 64 * 1024)) expected.update(c as Buffer);
+    const res = await writeOnce(container, 'a/big.eml', chunks(total, 64 * 1024), {
+      contentType: 'message/rfc822',
+      metadata: () => ({ conversationid: 'c1' }),
+    });
+    expect(res).toMatchObject({ created: true, size: total, sha256: expected.digest('hex') });
+    const props = await container.getBlobClient('a/big.eml').getProperties();
+    expect(props.contentLength).toBe(total);
+    expect(props.contentType).toBe('message/rfc822');
+    expect(props.metadata).toMatchObject({
+      conversationid: 'c1',
+      sha256: res.created ? res.sha256 : '',
+      size: String(total),
+    });
+  });
+
+  it('never overwrites: a second write of the same name is reported and leaves the first bytes', async () => {
+    const first = await writeOnce(container, 'same.eml', Buffer.from('first'), { contentType: 'text/plain' });
+    const second = await writeOnce(container, 'same.eml', Buffer.from('second'), {
+      contentType: 'text/plain',
+    });
+    expect(first.created).toBe(true);
+    expect(second).toEqual({ created: false, reason: 'exists' });
+    const body = await container.getBlobClient('same.eml').downloadToBuffer();
+    expect(body.toString()).toBe('first');
+  });
+
+  it('concurrent writers of one name: exactly one creates it, the content is one writer’s whole', async () => {
+    const writers = Array.from({ length: 6 }, (_, i) =>
+      writeOnce(container, 'race.eml', Buffer.from(`writer-${i}-`.repeat(1000)), {
+        contentType: 'text/plain',
+      }),
+    );
+    const results = await Promise.all(writers);
+    const winners = results.map((r, i) => (r.created ? i : -1)).filter((i) => i >= 0);
+    expect(winners).toHaveLength(1);
+    const body = (await container.getBlobClient('race.eml').downloadToBuffer()).toString();
+    expect(body).toBe(`writer-${winners[0]}-`.repeat(1000));
+    const list: string[] = [];
+    for await (const b of container.listBlobsFlat({ prefix: 'race' })) list.push(b.name);
+    expect(list).toEqual(['race.eml']);
+  });
+});
+
+describe('blob layout', () => {
+  it('paths by UTC start day, conversation and version', () => {
+    expect(itemPaths('abc-1', new Date('2024-03-04T23:59:00Z'), 'f00d')).toEqual({
+      eml: '2024/03/04/abc-1/f00d.eml',
+      json: '2024/03/04/abc-1/f00d.json',
+    });
+  });
+
+  it('metadata is ASCII and round-trips non-ASCII addresses and reasons', () => {
+    const meta = toBlobMetadata({
+      conversationId: 'c-1',
+      accountId: '123',
+      version: 'v1',
+      messageId: '<c-1@x>',
+      status: 'CLOSE',
+      startTime: new Date('2024-03-04T09:00:00Z'),
+      addresses: ['jöhn@exämple.com', 'a,b@x.com'],
+      counts: { messages: 3, files: 1, filesAttached: 0, participants: 2 },
+      partialReasons: ['file "ü.png" missing: 404'],
+    });
+    for (const v of Object.values(meta)) expect(v).toMatch(/^[\x20-\x7e]*$/);
+    const back = ArchivedBlobMetadataSchema.parse({ ...meta, sha256: 'a'.repeat(64) });
+    expect(back.addresses).toEqual(['jöhn@exämple.com', 'a,b@x.com']);
+    expect(back.partialreasons).toEqual(['file "ü.png" missing: 404']);
+    expect(back.messages).toBe(3);
+  });
+});
