@@ -64,7 +64,7 @@ describe('lp-archive convert', () => {
     const second = await cli([FIXTURE, '--out', out, '--users', USERS]);
     expect(second.code).toBe(0);
     const after = await Promise.all(files.map((f) => readFile(join(out, f))));
-    after.forEach((b, i) => expect(b.equals(before[i] as Buffer)).toBe(true));
+    for (const [i, b] of after.entries()) expect(b.equals(before[i] as Buffer)).toBe(true);
   });
 
   it('a malformed record is reported with file, record and field; the others are still written; exit 1', async () => {
