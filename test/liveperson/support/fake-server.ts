@@ -19,7 +19,7 @@ export type Reply = {
   body?: Buffer | string;
   headers?: Record<string, string>;
 };
-export type Route = (req: Recorded, n: number) => Reply | Promise<Reply> | 'hang';
+export type Route = (req: Recorded, n: number) => Reply | Promise<Reply> | 'hang' | 'reset';
 
 export interface FakeServer {
   host: string;
@@ -52,6 +52,10 @@ export async function startFakeServer(): Promise<FakeServer> {
       return;
     }
     const reply = await r.handler(rec, ++r.calls);
+    if (reply === 'reset') {
+      req.socket.destroy();
+      return;
+    }
     if (reply === 'hang') {
       hanging.add(res);
       return;
