@@ -1,0 +1,234 @@
+/**
+ * A local sandbox of the LivePerson APIs the archiver uses (CSDS, Sentinel, Messaging Interactions, Users,
+ * Bulk File Download), on 127.0.0.1 only. Deterministic from a seed, with a movable clock and fault
+ * injection: the embedded default for `npm start`, the ground for the tests and the load for the benchmarks.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BulkDownloads } from './bulk.js';
+import { DEFAULT_FILE_SIZES, type FileSizes } from './files.js';
+import { OAuth1Verifier } from './oauth1.js';
+import { hashSeed, mulberry32 } from './prng.js';
+import { createHandler, type Faults, type ServerState } from './server.js';
+import { ConversationStore } from './store.js';
+import { TokenIssuer } from './tokens.js';
+
+export interface SandboxOptions {
+  port?: number;
+  accountId?: string;
+  conversations?: number;
+  seed?: number;
+  spanDays?: number;
+  now?: number;
+  faultRate?: number;
+  latencyMs?: number;
+  partialPageRate?: number;
+  dropRate?: number;
+  indexLagMs?: number;
+  bulkFileDownload?: boolean;
+  tokenTtlSeconds?: number;
+  fileSizes?: { min: number; max: number };
+  /** Polls of a bulk download request before it is READY (default 2: IN_PROGRESS, then READY). */
+  bulkPollsUntilReady?: number;
+}
+
+export interface Sandbox {
+  url: string;
+  accountId: string;
+  env: Record<string, string>;
+  clock: { now(): number; advance(ms: number): void };
+  conversations: {
+    ids(): string[];
+    get(id: string): unknown | undefined;
+    lastUpdateTime(id: string): number | undefined;
+    redact(id: string): void;
+    addLateSurvey(id: string): void;
+    add(count: number): string[];
+    // biome-ignore lint/suspicious/noExplicitAny: a raw record is untyped JSON; tests mutate it freely
+    corrupt(id: string, mutate: (raw: any) => void): void;
+    removeFile(id: string, relativePath: string): void;
+    /** Hosted files the record references (relativePaths), and the exact bytes the sandbox serves for one. */
+    files(id: string): string[];
+    fileBytes(relativePath: string): Buffer;
+  };
+  setFaults(
+    f: Partial<
+      Pick<SandboxOptions, 'faultRate' | 'latencyMs' | 'partialPageRate' | 'dropRate' | 'indexLagMs'>
+    >,
+  ): void;
+  stats(): { calls: Record<string, number>; total: number };
+  resetStats(): void;
+  stop(): Promise<void>;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** Fixed, obviously-fake credentials: the sandbox is local-only and prints them for pasting. */
+export const SANDBOX_CREDENTIALS = {
+  appKey: 'sandbox-app-key',
+  appSecret: 'sandbox-app-secret',
+  accessToken: 'sandbox-access-token',
+  accessTokenSecret: 'sandbox-access-token-secret',
+  clientId: 'sandbox-client-id',
+  clientSecret: 'sandbox-client-secret',
+} as const;
+
+function rate(name: string, v: number | undefined, def: number): number {
+  const r = v ?? def;
+  if (!(r >= 0 && r <= 1)) throw new Error(`sandbox: ${name} must be between 0 and 1, got ${v}`);
+  return r;
+}
+
+function nonNegative(name: string, v: number | undefined, def: number): number {
+  const n = v ?? def;
+  if (!(Number.isFinite(n) && n >= 0)) throw new Error(`sandbox: ${name} must be a number ≥ 0, got ${v}`);
+  return n;
+}
+
+function faultsFrom(o: SandboxOptions, base: Faults): Faults {
+  return {
+    faultRate: rate('faultRate', o.faultRate, base.faultRate),
+    latencyMs: nonNegative('latencyMs', o.latencyMs, base.latencyMs),
+    partialPageRate: rate('partialPageRate', o.partialPageRate, base.partialPageRate),
+    dropRate: rate('dropRate', o.dropRate, base.dropRate),
+    indexLagMs: nonNegative('indexLagMs', o.indexLagMs, base.indexLagMs),
+  };
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const accountId = options.accountId ?? '12345678';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(accountId)) throw new Error(`sandbox: invalid accountId '${accountId}'`);
+  const seed = (options.seed ?? 1) >>> 0;
+  const fileSizes: FileSizes = options.fileSizes ?? DEFAULT_FILE_SIZES;
+  if (!(fileSizes.min >= 64 && fileSizes.max >= fileSizes.min)) {
+    throw new Error('sandbox: fileSizes needs 64 ≤ min ≤ max (room for each file type’s header)');
+  }
+  const startNow = options.now ?? Date.now();
+  const realStart = performance.now();
+  let advanced = 0;
+  const clock = {
+    now: () => Math.floor(startNow + (performance.now() - realStart) + advanced),
+    advance: (ms: number) => {
+      if (!(Number.isFinite(ms) && ms >= 0)) throw new Error('sandbox: clock.advance needs ms ≥ 0');
+      advanced += ms;
+    },
+  };
+
+  const store = new ConversationStore(seed, accountId, fileSizes);
+  store.generateSpread(
+    nonNegative('conversations', options.conversations, 200),
+    startNow,
+    nonNegative('spanDays', options.spanDays, 30) * DAY,
+  );
+
+  const c = SANDBOX_CREDENTIALS;
+  const state: ServerState = {
+    accountId,
+    clientId: c.clientId,
+    clientSecret: c.clientSecret,
+    bulkFileDownload: options.bulkFileDownload ?? true,
+    faults: faultsFrom(options, {
+      faultRate: 0,
+      latencyMs: 0,
+      partialPageRate: 0,
+      dropRate: 0,
+      indexLagMs: 0,
+    }),
+    faultRng: mulberry32(hashSeed(seed, 'faults')),
+    now: clock.now,
+    store,
+    oauth1: new OAuth1Verifier(
+      {
+        consumerKey: c.appKey,
+        consumerSecret: c.appSecret,
+        token: c.accessToken,
+        tokenSecret: c.accessTokenSecret,
+      },
+      () => Math.floor(clock.now() / 1000),
+    ),
+    tokens: new TokenIssuer(
+      accountId,
+      clock.now,
+      nonNegative('tokenTtlSeconds', options.tokenTtlSeconds, 3600),
+    ),
+    bulk: undefined as unknown as BulkDownloads,
+    calls: new Map(),
+  };
+  state.bulk = new BulkDownloads(store, accountId, clock.now, options.bulkPollsUntilReady ?? 2);
+
+  const server = createServer(createHandler(state));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = `127.0.0.1:${port}`;
+  const url = `http://${host}`;
+
+  return {
+    url,
+    accountId,
+    env: {
+      LP_ACCOUNT_ID: accountId,
+      LP_CSDS_URL: url,
+      LP_ALLOWED_HOSTS: host,
+      LP_APP_KEY: c.appKey,
+      LP_APP_SECRET: c.appSecret,
+      LP_ACCESS_TOKEN: c.accessToken,
+      LP_ACCESS_TOKEN_SECRET: c.accessTokenSecret,
+      LP_CLIENT_ID: c.clientId,
+      LP_CLIENT_SECRET: c.clientSecret,
+    },
+    clock,
+    conversations: {
+      ids: () => store.ids(),
+      get: (id) =>
+        store.has(id) ? store.render(id, { asOf: clock.now(), byId: true, content: ALL_CONTENT }) : undefined,
+      lastUpdateTime: (id) => (store.has(id) ? store.lastUpdateTime(id, clock.now()) : undefined),
+      redact: (id) => store.redact(id, clock.now()),
+      addLateSurvey: (id) => store.addLateSurvey(id, clock.now()),
+      add: (count) => store.generateAt(count, clock.now()),
+      corrupt: (id, mutate) => store.corrupt(id, mutate),
+      removeFile: (id, relativePath) => store.removeFile(id, relativePath),
+      files: (id) => store.allFiles(id),
+      fileBytes: (relativePath) => store.fileBytes(relativePath),
+    },
+    setFaults: (f) => {
+      state.faults = faultsFrom(f, state.faults);
+    },
+    stats: () => {
+      const calls = Object.fromEntries(state.calls);
+      const total = [...state.calls].filter(([k]) => !k.startsWith('fault.')).reduce((s, [, n]) => s + n, 0);
+      return { calls, total };
+    },
+    resetStats: () => state.calls.clear(),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** What `conversations.get()` shows: every container, as the by-ID method would return with a full list. */
+const ALL_CONTENT: ReadonlySet<string> = new Set([
+  'campaign',
+  'messageRecords',
+  'agentParticipants',
+  'agentParticipantsLeave',
+  'agentParticipantsActive',
+  'consumerParticipants',
+  'transfers',
+  'interactions',
+  'messageScores',
+  'messageStatuses',
+  'conversationSurveys',
+  'coBrowseSessions',
+  'summary',
+  'sdes',
+  'unAuthSdes',
+  'monitoring',
+  'dialogs',
+  'responseTime',
+]);
