@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { HostedFileContent, HostedFileProvider, HostedFileRef } from './contract.js';
-import { headerText } from './text.js';
+import { clip, headerText } from './text.js';
 
 const MIME_BY_TYPE: Record<string, string> = {
   JPG: 'image/jpeg',
@@ -127,8 +127,8 @@ export async function collectFiles(
       outcomes.set(job.key, { status: 'attached', filename });
       return;
     }
-    const reason = headerText(answer.reason) || 'not available';
-    const shown = headerText(ref.caption) || ref.relativePath;
+    const reason = clip(answer.reason, 300) || 'not available';
+    const shown = clip(ref.caption, 120) || clip(ref.relativePath, 120);
     const outcome: FileOutcome = { status: 'missing', reason };
     const preview = decodePreview(ref.preview);
     if (preview) {
@@ -141,7 +141,7 @@ export async function collectFiles(
     }
     outcomes.set(job.key, outcome);
     reasons.push(
-      `file ${shown} (${headerText(ref.messageId)}) not retrieved: ${reason}${preview ? ' (preview attached)' : ''}`,
+      `file ${shown} (${clip(ref.messageId, 120)}) not retrieved: ${reason}${preview ? ' (preview attached)' : ''}`,
     );
   });
   return { attachments, outcomes, reasons };

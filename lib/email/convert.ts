@@ -19,6 +19,7 @@ import type { HostedFileProvider } from './contract.js';
 import { ParticipantIndex } from './participants.js';
 import { richContentLines } from './rich-content.js';
 import {
+  clip,
   duration as fmtDuration,
   headerText,
   isValidDomain,
@@ -263,7 +264,7 @@ export async function convertConversation(
   const rec = validate(record, options.recordIndex);
   const info = rec.info;
   const conversationId = info.conversationId;
-  const accountId = info.brandId ?? 'unknown';
+  const accountId = clip(info.brandId, 64) || 'unknown';
   const version = contentVersion(record);
   const startMs = epochOf(info.startTimeL, info.startTime) as number; // required by the schema
   const endMs = info.status?.toUpperCase() === 'OPEN' ? undefined : epochOf(info.endTimeL, info.endTime);
@@ -318,8 +319,11 @@ export async function convertConversation(
   if (to.length === 0) to.push({ name: fromP.name, address: fromP.address });
 
   const consumer = participants.find((p) => p.role === 'CONSUMER');
-  const skill = headerText(info.latestSkillName);
-  const channel = [info.source, info.device, info.integration].map(headerText).filter(Boolean).join(' / ');
+  const skill = clip(info.latestSkillName, 120);
+  const channel = [info.source, info.device, info.integration]
+    .map((v) => clip(v, 60))
+    .filter(Boolean)
+    .join(' / ');
   const subject = [
     `LivePerson conversation with ${consumer?.name ?? fromP.name}`,
     skill,

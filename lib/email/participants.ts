@@ -6,7 +6,7 @@
  */
 import type { ConversationRecord } from '../liveperson/record.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
-import { headerText, safeToken, validEmail } from './text.js';
+import { clip, headerText, safeToken, validEmail } from './text.js';
 
 export interface Participant {
   id: string;
@@ -26,9 +26,11 @@ export function roleLabel(role: string): string {
 const isBot = (userType?: string, userTypeName?: string) =>
   userType === '2' || userTypeName?.toLowerCase() === 'bot';
 
+const NAME_MAX = 120;
+
 function firstName(...candidates: (string | undefined)[]): string | undefined {
   for (const c of candidates) {
-    const t = headerText(c);
+    const t = clip(c, NAME_MAX);
     if (t && !/^(undefined|null|none)$/i.test(t)) return t;
   }
   return undefined;

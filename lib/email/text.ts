@@ -26,6 +26,17 @@ export function headerText(s: string | undefined): string {
   return wellFormed(s).replace(HEADER_UNSAFE, ' ').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * headerText, cut to `max` code points with an ellipsis. Header values must stay short: MailComposer folds
+ * only at spaces, so one long unbroken word would break the 998-octet line limit.
+ */
+export function clip(s: string | undefined, max: number): string {
+  const t = headerText(s);
+  if (t.length <= max) return t;
+  const cps = Array.from(t);
+  return cps.length <= max ? t : `${cps.slice(0, max - 1).join('')}…`;
+}
+
 /** LF → CRLF for bodies handed to MailComposer (cheaper than its `newline` transform). */
 export function toCrlf(s: string): string {
   return s.replace(/\r?\n/g, '\r\n');

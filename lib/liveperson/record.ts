@@ -182,7 +182,9 @@ export const ConversationInfoSchema = loose({
   conversationId: z
     .union([z.string(), z.number()])
     .transform((v) => String(v).trim())
-    .pipe(z.string().min(1, 'conversation id is empty')),
+    .pipe(
+      z.string().min(1, 'conversation id is empty').max(256, 'conversation id is longer than 256 characters'),
+    ),
   brandId: optText,
   status: optText,
   startTime: optText,

@@ -288,6 +288,22 @@ describe('edge cases', () => {
     expect(mail.attachments[0]?.filename).toBe('a X-Evil_ 1.png');
   });
 
+  it('very long unbroken names and skills are clipped so no header line exceeds 998 octets', async () => {
+    const rec = minimal([text(0, 'hi')], {
+      consumerParticipants: [{ participantId: 'c1', firstName: 'N'.repeat(3000) }],
+    });
+    (rec.info as Record<string, unknown>).latestSkillName = 'S'.repeat(3000);
+    const r = await convertConversation(rec);
+    expect(r.from.name).toHaveLength(120);
+    expect(r.from.name.endsWith('…')).toBe(true);
+    await roundTrip(r);
+    const tooLong = minimal([]);
+    tooLong.info.conversationId = 'i'.repeat(300);
+    await expect(convertConversation(tooLong)).rejects.toThrow(
+      /info\.conversationId: conversation id is longer than 256/,
+    );
+  });
+
   it('placeholder and invalid consumer emails are not trusted', async () => {
     const rec = minimal([text(0, 'hi')], {
       consumerParticipants: [{ participantId: 'c 1/ü', firstName: 'null', email: 'not-an-email' }],

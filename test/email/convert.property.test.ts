@@ -1,0 +1,115 @@
+/**
+ * Property: whatever text LivePerson hands us in any text field, the message stays well-formed (CRLF,
+ * ≤ 998-octet lines, ASCII headers, single headers) and every message survives into both decoded bodies.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { convertConversation } from '../../lib/email/convert.js';
+import { normaliseText } from '../../lib/email/text.js';
+import { emlProblems, htmlText, parse, readAll } from './eml-assertions.js';
+
+const tricky = fc.constantFrom(
+  '=?utf-8?B?PHNjcmlwdD4=?=',
+  '=?UTF-8?Q?X-Evil=3A_1?=',
+  '<script>alert(1)</script>',
+  '\r\nBcc: victim@example.com',
+  '\r\n\r\nbody injection',
+  '"quoted", <angle> ; semi',
+  'مرحبا بالعالم',
+  'שלום 👋🏽 family 👨‍👩‍👧',
+  '\u202Eevil\u202C',
+  '\u0000\u0007\u001b[31m',
+  ' ',
+  '',
+  '.',
+  '-- \r\n',
+  'x'.repeat(1200),
+);
+const text = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 60 }) },
+  { weight: 2, arbitrary: tricky },
+  { weight: 1, arbitrary: fc.array(tricky, { maxLength: 4 }).map((a) => a.join('')) },
+);
+
+const conversation = fc.record({
+  id: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map((s) => `c${s}`),
+  skill: text,
+  consumerFirst: text,
+  consumerLast: text,
+  consumerEmail: text,
+  agentName: text,
+  caption: text,
+  messages: fc.array(fc.record({ text, agent: fc.boolean(), private: fc.boolean() }), {
+    minLength: 1,
+    maxLength: 8,
+  }),
+});
+
+describe('property: arbitrary text in every field', () => {
+  it('gives a well-formed message whose decoded bodies hold every message', async () => {
+    await fc.assert(
+      fc.asyncProperty(conversation, async (c) => {
+        const record = {
+          info: {
+            conversationId: c.id,
+            brandId: '42',
+            startTimeL: 1718000000000,
+            endTimeL: 1718000500000,
+            status: 'CLOSE',
+            latestSkillName: c.skill,
+          },
+          consumerParticipants: [
+            {
+              participantId: 'cons-1',
+              firstName: c.consumerFirst,
+              lastName: c.consumerLast,
+              email: c.consumerEmail,
+            },
+          ],
+          agentParticipants: [{ agentId: '99', agentFullName: c.agentName, role: 'AGENT' }],
+          messageRecords: [
+            ...c.messages.map((m, i) => ({
+              type: 'TEXT_PLAIN',
+              messageData: { msg: { text: m.text } },
+              seq: i,
+              timeL: 1718000001000 + i * 1000,
+              participantId: m.agent ? '99' : 'cons-1',
+              sentBy: m.agent ? 'Agent' : 'Consumer',
+              audience: m.private ? 'AGENTS_AND_MANAGERS' : 'ALL',
+            })),
+            {
+              type: 'HOSTED_FILE',
+              messageData: { file: { relativePath: '/f', fileType: 'PNG', caption: c.caption } },
+              seq: 99,
+              timeL: 1718000100000,
+              participantId: 'cons-1',
+              sentBy: 'Consumer',
+            },
+          ],
+        };
+        const result = await convertConversation(record, {
+          files: async () => ({ status: 'ok', content: Buffer.from('png') }),
+        });
+        const eml = await readAll(result.eml);
+        const problems = emlProblems(eml);
+        expect(problems).toEqual([]);
+        const mail = await parse(eml);
+        const body = (mail.text ?? '').replace(/\r\n/g, '\n');
+        const rawHtml = typeof mail.html === 'string' ? mail.html : '';
+        const html = htmlText(rawHtml);
+        for (const m of c.messages) {
+          const expected = normaliseText(m.text);
+          expect(body).toContain(expected);
+          expect(html).toContain(expected);
+        }
+        // Nothing active from the data: the only tags are ours.
+        expect(rawHtml).not.toMatch(/<script|<a |\son[a-z]+=/i);
+        expect(mail.attachments.length).toBe(2);
+        expect(mail.headers.get('x-liveperson-conversation-id')).toBeDefined();
+        expect(mail.bcc).toBeUndefined();
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
