@@ -92,6 +92,7 @@ export const AppSettingsSchema = z.object({
       }
       return n;
     }),
+  /** Names the bindings read through %SETTING% expressions; the code uses the same values through the SDK. */
   ARCHIVE_QUEUE: azureName('archive-conversations'),
   ARCHIVE_CONTAINER: azureName('archive'),
   STATUS_TABLE: tableName('archivestatus'),

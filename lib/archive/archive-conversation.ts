@@ -43,7 +43,10 @@ export interface PermanentFailure extends Error {
 }
 
 export interface ArchiveDeps {
-  lp: Pick<LivePersonClient, 'getConversationsById' | 'getUsers' | 'hostedFiles'>;
+  lp: Pick<LivePersonClient, 'getConversationsById' | 'getUsers'> & {
+    /** A provider may hold temporary files (downloaded archives): disposed once the .eml is stored. */
+    hostedFiles(conversationId: string): HostedFileProvider & { dispose?(): Promise<void> };
+  };
   convert: ConvertFn;
   isPermanentFailure(err: unknown): err is PermanentFailure;
   container: ContainerClient;
@@ -66,6 +69,7 @@ export async function archiveConversation(
 ): Promise<ArchiveOutcome> {
   const { logger } = deps;
   const ctx = { conversationId: msg.conversationId, attempt };
+  let files: ReturnType<ArchiveDeps['lp']['hostedFiles']> | undefined;
   try {
     const found = await deps.lp.getConversationsById([msg.conversationId]);
     const record = found.get(msg.conversationId);
@@ -75,10 +79,11 @@ export async function archiveConversation(
     }
     const users = await deps.lp.getUsers();
     let converted: Converted;
+    files = deps.lp.hostedFiles(msg.conversationId);
     try {
       converted = await deps.convert(record, {
         users,
-        files: deps.lp.hostedFiles(msg.conversationId),
+        files,
         ...(deps.addressDomain ? { addressDomain: deps.addressDomain } : {}),
         ...(deps.messageIdDomain ? { messageIdDomain: deps.messageIdDomain } : {}),
       });
@@ -141,6 +146,10 @@ export async function archiveConversation(
     logger.warn('archive attempt failed, will be retried', { ...ctx, reason });
     await deps.failures.remember(msg.conversationId, reason, attempt).catch(() => {});
     throw err;
+  } finally {
+    await files
+      ?.dispose?.()
+      .catch((err: unknown) => logger.warn('hosted files not cleaned up', { ...ctx, err: String(err) }));
   }
 }
 

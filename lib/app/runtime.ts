@@ -1,0 +1,146 @@
+/**
+ * Composition root: validates every setting once, builds the SDK and LivePerson clients once per process,
+ * and exposes one entry point per function. functions/* pass `process.env` in; nothing below reads it.
+ */
+
+import {
+  archiveConversation,
+  type ConvertFn,
+  recordArchiveFailure,
+} from '../archive/archive-conversation.js';
+import { FailureMemory } from '../archive/failure-memory.js';
+import { type AppSettings, ConfigError, readAppSettings } from '../config.js';
+import {
+  type ArchiveMessage,
+  encodeArchiveMessage,
+  parseArchiveMessage,
+} from '../discovery/archive-message.js';
+import { discoverConversations } from '../discovery/discover.js';
+import { WatermarkStore } from '../discovery/watermark-store.js';
+import { ConversionError, convertConversation } from '../email/convert.js';
+import { type ArchiverLivePersonClient, createLivePersonClient } from '../liveperson/client.js';
+import { type LivePersonConfig, readLivePersonConfig } from '../liveperson/config.js';
+import type { Logger } from '../log.js';
+import { recordArchivedBlob } from '../statuslog/record-archived-blob.js';
+import { StatusLog } from '../statuslog/status-log.js';
+import {
+  createStorageClients,
+  resolveStorageConnection,
+  type StorageClients,
+} from '../storage/connection.js';
+
+export interface RuntimeOptions {
+  /** Clock for discovery windows (tests and the sandbox move it). */
+  now?: () => number;
+  fetch?: typeof fetch;
+  logger?: Logger;
+}
+
+export function createRuntime(env: Record<string, string | undefined>, opts: RuntimeOptions = {}) {
+  const problems: string[] = [];
+  let settings: AppSettings | undefined;
+  let lpConfig: LivePersonConfig | undefined;
+  try {
+    settings = readAppSettings(env);
+  } catch (err) {
+    problems.push(...(err instanceof ConfigError ? err.problems : [(err as Error).message]));
+  }
+  try {
+    lpConfig = readLivePersonConfig(env);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  let storage: StorageClients | undefined;
+  try {
+    storage = createStorageClients(resolveStorageConnection(env, 'AzureWebJobsStorage'));
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (problems.length || !settings || !lpConfig || !storage) throw new ConfigError(problems);
+  const s = settings;
+  const now = opts.now ?? Date.now;
+  const lp: ArchiverLivePersonClient = createLivePersonClient(lpConfig, {
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const container = storage.blobs.getContainerClient(s.ARCHIVE_CONTAINER);
+  const queue = storage.queues.getQueueClient(s.ARCHIVE_QUEUE);
+  const watermarks = new WatermarkStore(storage.table(s.WATERMARK_TABLE));
+  const failures = new FailureMemory(storage.table(s.FAILURE_TABLE));
+  const statusLogFor = (logger: Logger) => new StatusLog(storage.table(s.STATUS_TABLE), logger);
+  let containerReady: Promise<unknown> | undefined;
+  let queueReady: Promise<unknown> | undefined;
+  const ensureContainer = () => (containerReady ??= container.createIfNotExists());
+  const ensureQueue = () => (queueReady ??= queue.createIfNotExists());
+
+  return {
+    settings: s,
+    accountId: lpConfig.accountId,
+    lp,
+    storage,
+
+    async discover(logger: Logger) {
+      await ensureQueue();
+      return discoverConversations({
+        accountId: lpConfig.accountId,
+        lp,
+        watermarks,
+        enqueue: async (m: ArchiveMessage) => {
+          await queue.sendMessage(encodeArchiveMessage(m));
+        },
+        now,
+        logger,
+        backfillDays: s.BACKFILL_DAYS,
+        overlapMinutes: s.DISCOVERY_OVERLAP_MINUTES,
+        archiveOpenAfterHours: s.ARCHIVE_OPEN_AFTER_HOURS,
+        enqueueConcurrency: s.DISCOVERY_ENQUEUE_CONCURRENCY,
+      });
+    },
+
+    async archive(body: unknown, attempt: number, logger: Logger) {
+      await ensureContainer();
+      const msg = parseArchiveMessage(body);
+      return archiveConversation(
+        msg,
+        {
+          lp,
+          convert: convertConversation as ConvertFn,
+          isPermanentFailure: (err): err is ConversionError => err instanceof ConversionError,
+          container,
+          statusLog: statusLogFor(logger),
+          failures,
+          logger,
+          addressDomain: s.ARCHIVE_ADDRESS_DOMAIN,
+          messageIdDomain: s.MESSAGE_ID_DOMAIN,
+        },
+        attempt,
+      );
+    },
+
+    async recordBlob(blobName: string, logger: Logger) {
+      return recordArchivedBlob(container, blobName, statusLogFor(logger), logger);
+    },
+
+    async recordPoison(body: unknown, logger: Logger) {
+      const msg = parseArchiveMessage(body);
+      return recordArchiveFailure(msg, { statusLog: statusLogFor(logger), failures, logger }, new Date());
+    },
+
+    statusLog: statusLogFor,
+  };
+}
+
+export type AppRuntime = ReturnType<typeof createRuntime>;
+
+let cached: { env: Record<string, string | undefined>; runtime: AppRuntime } | undefined;
+
+/** One runtime per process (the worker loads every function module into one process). */
+export function appRuntime(env: Record<string, string | undefined>): AppRuntime {
+  if (!cached || cached.env !== env) cached = { env, runtime: createRuntime(env) };
+  return cached.runtime;
+}
+
+/** Lets tests and the local tools supply a runtime built with their own clock or fetch. */
+export function setAppRuntime(env: Record<string, string | undefined>, runtime: AppRuntime): void {
+  cached = { env, runtime };
+}

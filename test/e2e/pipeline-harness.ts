@@ -1,0 +1,128 @@
+/**
+ * The whole app as deployed, locally: the captured functions on the local host over Azurite, with the
+ * LivePerson sandbox behind the real client. Shared by the end-to-end tests and `npm run bench:pipeline`.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { capturedFunctions } from '../../dev/host/functions-core-capture.js';
+import { type LocalHost, startLocalHost } from '../../dev/host/local-host.js';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
+import { type AppRuntime, createRuntime, setAppRuntime } from '../../lib/app/runtime.js';
+import { type Logger, silentLogger } from '../../lib/log.js';
+import type { StatusRow } from '../../lib/statuslog/status-row.js';
+
+export const FUNCTION_NAMES = [
+  'discoverConversations',
+  'archiveConversation',
+  'recordArchiveFailure',
+  'recordStatus',
+  'downloadLog',
+  'downloadLogSummary',
+] as const;
+
+/** Registers the app's functions (once per process, as the worker loads them). */
+export async function loadFunctions(): Promise<void> {
+  await import('../../functions/discoverConversations.js');
+  await import('../../functions/archiveConversation.js');
+  await import('../../functions/recordArchiveFailure.js');
+  await import('../../functions/recordStatus.js');
+  await import('../../functions/downloadLog.js');
+  await import('../../functions/downloadLogSummary.js');
+}
+
+export function projectHostJson(overrides: { queues?: Record<string, unknown> } = {}): unknown {
+  const hostJson = JSON.parse(readFileSync(new URL('../../host.json', import.meta.url), 'utf8'));
+  hostJson.extensions.queues = { ...hostJson.extensions.queues, ...overrides.queues };
+  return hostJson;
+}
+
+export interface Pipeline {
+  sandbox: Sandbox;
+  settings: Record<string, string>;
+  runtime: AppRuntime;
+  host: LocalHost;
+  /** One discovery run, then wait until every message, retry and blob event has been handled. */
+  discoverAndSettle(timeoutMs?: number): Promise<void>;
+  get(path: string): Promise<Response>;
+  statusRows(from?: string, to?: string): Promise<StatusRow[]>;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(opts: {
+  connection: string;
+  sandbox?: SandboxOptions;
+  settings?: Record<string, string>;
+  queues?: Record<string, unknown>;
+  logger?: Logger;
+}): Promise<Pipeline> {
+  const sandbox = await startSandbox({ faultRate: 0, latencyMs: 0, indexLagMs: 0, ...opts.sandbox });
+  const id = randomUUID().replaceAll('-', '').slice(0, 10);
+  const settings: Record<string, string> = {
+    AzureWebJobsStorage: opts.connection,
+    ...sandbox.env,
+    LP_RETRY_BASE_MS: '5',
+    LP_RETRY_PAUSES_MS: '5,10,20',
+    LP_FILES_POLL_MS: '5',
+    DISCOVERY_SCHEDULE: '0 */5 * * * *',
+    BACKFILL_DAYS: '395',
+    ARCHIVE_QUEUE: `arc-${id}`,
+    ARCHIVE_CONTAINER: `arc-${id}`,
+    STATUS_TABLE: `St${id}`,
+    WATERMARK_TABLE: `Wm${id}`,
+    FAILURE_TABLE: `Fl${id}`,
+    ...opts.settings,
+  };
+  const logger = opts.logger ?? silentLogger;
+  const runtime = createRuntime(settings, { now: sandbox.clock.now, logger });
+  setAppRuntime(process.env, runtime);
+  await loadFunctions();
+  const host = await startLocalHost({
+    functions: capturedFunctions(),
+    settings,
+    hostJson: projectHostJson({
+      queues: { visibilityTimeout: '00:00:00.050', maxPollingInterval: '00:00:00.100', ...opts.queues },
+    }),
+    httpPort: 0,
+    timers: false,
+    blobPollIntervalMs: 50,
+    logger,
+  });
+  const get = (path: string) => fetch(`${host.httpUrl}${path}`);
+  return {
+    sandbox,
+    settings,
+    runtime,
+    host,
+    async discoverAndSettle(timeoutMs = 120_000) {
+      await host.runTimer('discoverConversations');
+      await host.idle({ timeoutMs });
+    },
+    get,
+    async statusRows(from = '2000-01-01', to = '2099-12-31') {
+      const rows: StatusRow[] = [];
+      for await (const r of runtime.statusLog(silentLogger).range(from, to)) rows.push(r);
+      return rows;
+    },
+    async stop() {
+      await host.stop();
+      await sandbox.stop();
+    },
+  };
+}
+
+/** Conversations that are closed now at the sandbox: the ones that must end up archived. */
+export function closedIds(sandbox: Sandbox): string[] {
+  return sandbox.conversations.ids().filter((id) => {
+    const r = sandbox.conversations.get(id) as { info?: { status?: string } } | undefined;
+    return r?.info?.status === 'CLOSE';
+  });
+}
+
+/** A log query range covering every conversation the sandbox made (its span ends at its clock's now). */
+export function logRange(sandbox: Sandbox, spanDays = 60): { from: string; to: string } {
+  const now = sandbox.clock.now();
+  return {
+    from: new Date(now - spanDays * 86_400_000).toISOString().slice(0, 10),
+    to: new Date(now + 86_400_000).toISOString().slice(0, 10),
+  };
+}
