@@ -1,0 +1,168 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startArchiveMirror } from '../../dev/host/archive-mirror.js';
+import {
+  loadHostJson,
+  loadLocalSettings,
+  needsSandbox,
+  resolveStartSettings,
+  sandboxSize,
+} from '../../dev/host/local-settings.js';
+import { startBanner } from '../../dev/host/start-banner.js';
+import { memoryLogger, uid } from './helpers.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'lp-start-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const AZURITE =
+  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;BlobEndpoint=http://127.0.0.1:1/x;';
+
+describe('npm start settings', () => {
+  it('prefers local.settings.json, falls back to the .example, and tolerates neither', () => {
+    const dir = tempDir();
+    expect(loadLocalSettings(dir)).toEqual({ source: undefined, values: {}, localHttpPort: undefined });
+    writeFileSync(
+      path.join(dir, 'local.settings.json.example'),
+      JSON.stringify({ Values: { A: 'example', N: 5 } }),
+    );
+    expect(loadLocalSettings(dir)).toMatchObject({ values: { A: 'example', N: '5' } });
+    writeFileSync(
+      path.join(dir, 'local.settings.json'),
+      JSON.stringify({ IsEncrypted: false, Values: { A: 'mine' }, Host: { LocalHttpPort: 7072 } }),
+    );
+    const loaded = loadLocalSettings(dir);
+    expect(loaded).toEqual({
+      source: path.join(dir, 'local.settings.json'),
+      values: { A: 'mine' },
+      localHttpPort: 7072,
+    });
+  });
+
+  it('names the file and the field when it is malformed', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'local.settings.json'), '{ "Values": ');
+    expect(() => loadLocalSettings(dir)).toThrow(/local\.settings\.json: not valid JSON/);
+    writeFileSync(path.join(dir, 'local.settings.json'), JSON.stringify({ Values: { A: { nested: 1 } } }));
+    expect(() => loadLocalSettings(dir)).toThrow(/local\.settings\.json: Values\.A:/);
+    writeFileSync(path.join(dir, 'local.settings.json'), JSON.stringify({ IsEncrypted: true, Values: {} }));
+    expect(() => loadLocalSettings(dir)).toThrow(/encrypted settings/);
+  });
+
+  it('lets the environment override file values and points development storage at Azurite', () => {
+    const settings = resolveStartSettings({
+      file: {
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        ArchiveStorage: 'UseDevelopmentStorage=true',
+        LP_ACCOUNT_ID: '',
+        OTHER: 'file',
+      },
+      env: { OTHER: 'shell', UNRELATED: 'not copied', SANDBOX_CONVERSATIONS: '7' },
+      azuriteConnectionString: AZURITE,
+    });
+    expect(settings).toEqual({
+      AzureWebJobsStorage: AZURITE,
+      ArchiveStorage: AZURITE,
+      LP_ACCOUNT_ID: '',
+      OTHER: 'shell',
+      SANDBOX_CONVERSATIONS: '7',
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+    });
+  });
+
+  it('fills AzureWebJobsStorage when absent, keeps a real connection string, and adds the sandbox settings', () => {
+    expect(
+      resolveStartSettings({ file: {}, env: {}, azuriteConnectionString: AZURITE }).AzureWebJobsStorage,
+    ).toBe(AZURITE);
+    const real =
+      'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=k;EndpointSuffix=core.windows.net';
+    const s = resolveStartSettings({
+      file: { AzureWebJobsStorage: real },
+      env: {},
+      azuriteConnectionString: AZURITE,
+      sandboxEnv: { LP_ACCOUNT_ID: '12345678', LP_CSDS_URL: 'http://127.0.0.1:9/csds' },
+    });
+    expect(s).toMatchObject({ AzureWebJobsStorage: real, LP_ACCOUNT_ID: '12345678' });
+  });
+
+  it('uses the sandbox only when no LivePerson account is configured', () => {
+    expect(needsSandbox({})).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '<your account id>' })).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678' })).toBe(false);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', LP_USE_SANDBOX: 'true' })).toBe(true);
+    expect(sandboxSize({})).toBe(50);
+    expect(sandboxSize({ SANDBOX_CONVERSATIONS: '500' })).toBe(500);
+    expect(() => sandboxSize({ SANDBOX_CONVERSATIONS: 'many' })).toThrow(/SANDBOX_CONVERSATIONS: "many"/);
+  });
+
+  it('reads host.json, or uses the host defaults when it is missing', () => {
+    const dir = tempDir();
+    expect(loadHostJson(dir)).toEqual({});
+    writeFileSync(path.join(dir, 'host.json'), '{"version":"2.0"}');
+    expect(loadHostJson(dir)).toEqual({ version: '2.0' });
+  });
+
+  it('prints the connection string, sandbox, archive folder and log URLs', () => {
+    const text = startBanner({
+      httpUrl: 'http://127.0.0.1:7071',
+      storageConnectionString: AZURITE,
+      sandboxUrl: 'http://127.0.0.1:5555',
+      sandboxConversations: 50,
+      settingsSource: 'local.settings.json.example',
+      archiveDir: 'archive-local',
+      functions: ['discoverConversations', 'archiveConversation'],
+      now: new Date('2026-11-25T12:00:00Z'),
+    });
+    expect(text).toContain(AZURITE);
+    expect(text).toContain('http://127.0.0.1:5555 (50 conversations');
+    expect(text).toContain('http://localhost:7071/api/log?from=2026-11-18&to=2026-11-26&format=csv');
+    expect(text).toContain('http://localhost:7071/api/log/summary');
+    expect(text).toContain('archive-local/<container>/<path>');
+    expect(text).toContain('Ctrl-C');
+  });
+});
+
+describe('archive mirror', () => {
+  it('copies each new or changed blob once to <dir>/<container>/<path>, logging names only', async () => {
+    const blobs = BlobServiceClient.fromConnectionString(inject('storageConnection'));
+    const container = `m${uid()}`;
+    const c = blobs.getContainerClient(container);
+    await c.createIfNotExists();
+    await c.getBlockBlobClient('2026/11/conv-1.eml').upload('Subject: secret words\r\n\r\nbody', 31);
+    const dir = tempDir();
+    const logger = memoryLogger();
+    const mirror = startArchiveMirror({
+      blobs,
+      dir,
+      logger,
+      intervalMs: 60_000,
+      include: (n) => n === container,
+    });
+    try {
+      await mirror.sync();
+      const file = path.join(dir, container, '2026', '11', 'conv-1.eml');
+      expect(readFileSync(file, 'utf8')).toBe('Subject: secret words\r\n\r\nbody');
+      expect(await mirror.sync()).toBe(0);
+      await c.getBlockBlobClient('2026/11/conv-1.eml').upload('v2', 2);
+      expect(await mirror.sync()).toBe(1);
+      expect(readFileSync(file, 'utf8')).toBe('v2');
+      const mine = logger.lines.filter((l) => l.message.includes(container));
+      expect(mine.map((l) => [l.level, l.message])).toEqual([
+        ['info', `archived ${container}/2026/11/conv-1.eml`],
+        ['info', `updated ${container}/2026/11/conv-1.eml`],
+      ]);
+      expect(JSON.stringify(logger.lines)).not.toContain('secret');
+    } finally {
+      await mirror.stop();
+    }
+  });
+});
