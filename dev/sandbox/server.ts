@@ -207,14 +207,16 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   const url = new URL(req.url ?? '/', `http://${host}`);
   const origin = `http://${host}`;
   const method = req.method ?? 'GET';
-  const route = ROUTES.find((r) => r.pattern.test(url.pathname));
+  const route = ROUTES.find((r) => r.method === method && r.pattern.test(url.pathname));
   const body = await readBody(req);
   if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
   if (!route) {
     count(state, 'unknown');
+    if (ROUTES.some((r) => r.pattern.test(url.pathname))) {
+      throw new ApiError(405, `Method ${method} not allowed on ${url.pathname}`);
+    }
     throw new ApiError(404, `No such resource: ${method} ${url.pathname}`);
   }
-  if (route.method !== method) throw new ApiError(405, `Method ${method} not allowed on ${url.pathname}`);
   const m = route.pattern.exec(url.pathname)!;
   count(state, route.endpoint);
   if (m[1] !== state.accountId) {

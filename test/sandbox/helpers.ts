@@ -41,6 +41,10 @@ export async function bearer(sb: Sandbox): Promise<string> {
   return `Bearer ${body.access_token}`;
 }
 
+/** Raw API JSON, read field by field in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: records are untyped JSON; assertions check the shape
+export type Raw = any;
+
 export interface SearchPage {
   _metadata: {
     count: number;
@@ -48,7 +52,7 @@ export interface SearchPage {
     next?: { rel: string; href: string };
     shardsStatusResult: { partialResult: boolean };
   };
-  conversationHistoryRecords: Array<Record<string, any> & { info: Record<string, any> }>;
+  conversationHistoryRecords: Array<Record<string, Raw> & { info: Record<string, Raw> }>;
 }
 
 export const searchUrl = (sb: Sandbox, query: string) =>
