@@ -60,6 +60,7 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
   const s = settings;
   const now = opts.now ?? Date.now;
   const lp: ArchiverLivePersonClient = createLivePersonClient(lpConfig, {
+    now,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });

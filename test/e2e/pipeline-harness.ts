@@ -60,6 +60,12 @@ export async function startPipeline(opts: {
   const settings: Record<string, string> = {
     AzureWebJobsStorage: opts.connection,
     ...sandbox.env,
+    // OAuth 2.0 only: bearer tokens follow the sandbox clock, while OAuth1 timestamps are wall-clock and
+    // would be refused once a test moves the sandbox clock on.
+    LP_APP_KEY: '',
+    LP_APP_SECRET: '',
+    LP_ACCESS_TOKEN: '',
+    LP_ACCESS_TOKEN_SECRET: '',
     LP_RETRY_BASE_MS: '5',
     LP_RETRY_PAUSES_MS: '5,10,20',
     LP_FILES_POLL_MS: '5',
