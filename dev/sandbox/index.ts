@@ -28,6 +28,8 @@ export interface SandboxOptions {
   bulkFileDownload?: boolean;
   tokenTtlSeconds?: number;
   fileSizes?: { min: number; max: number };
+  /** false: the clock moves only through clock.advance() (reproducible tests). Default true: real time too. */
+  realTime?: boolean;
   /** Polls of a bulk download request before it is READY (default 2: IN_PROGRESS, then READY). */
   bulkPollsUntilReady?: number;
 }
@@ -105,9 +107,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
   const startNow = options.now ?? Date.now();
   const realStart = performance.now();
+  const realTime = options.realTime ?? true;
   let advanced = 0;
   const clock = {
-    now: () => Math.floor(startNow + (performance.now() - realStart) + advanced),
+    now: () => Math.floor(startNow + (realTime ? performance.now() - realStart : 0) + advanced),
     advance: (ms: number) => {
       if (!(Number.isFinite(ms) && ms >= 0)) throw new Error('sandbox: clock.advance needs ms ≥ 0');
       advanced += ms;
