@@ -49,8 +49,12 @@ describe('lp-archive sandbox', () => {
     let out = '';
     let err = '';
     const io = {
-      out: (t: string) => void (out += t),
-      err: (t: string) => void (err += t),
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
       until: async () => {},
     };
     expect(await run(['--help'], io)).toBe(0);
