@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../dev/sandbox/cli.js';
 
@@ -62,5 +64,48 @@ describe('lp-archive sandbox', () => {
     expect(await run(['--fault-rate', '2'], io)).toBe(2);
     expect(err).toMatch(/--fault-rate must be/);
     expect(await run(['--bogus'], io)).toBe(2);
+  });
+});
+
+describe('lp-archive sandbox as a process', () => {
+  it('runs through the lp-archive dispatcher and exits 0 on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'lib/cli/main.ts', 'sandbox', '--conversations', '3'],
+      {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      const settings = await new Promise<Record<string, string>>((resolve, reject) => {
+        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+        child.stdout.on('data', (chunk: string) => {
+          out += chunk;
+          if (/^LP_CLIENT_SECRET=.*\n/m.test(out)) {
+            resolve(
+              Object.fromEntries(
+                out
+                  .trim()
+                  .split('\n')
+                  .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+              ),
+            );
+          }
+        });
+      });
+      const res = await fetch(
+        `${settings.LP_CSDS_URL}/api/account/${settings.LP_ACCOUNT_ID}/service/msgHist/baseURI.json?version=1.0`,
+      );
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
