@@ -97,7 +97,8 @@ describe('OAuth 1.0a over HTTP', () => {
     });
 
   it('accepts a request signed over the exact URL and query string', async () => {
-    const url = searchUrl(sb, 'offset=0&limit=10&source=test');
+    // sort=start:asc and an encoded space exercise the RFC 3986 re-encoding of query parameters.
+    const url = searchUrl(sb, 'offset=0&limit=10&sort=start:asc&source=My%20Test');
     const res = await call(url, oauth1Header(sb, 'POST', url));
     expect(res.status).toBe(200);
     expect(((await res.json()) as { _metadata: { count: number } })._metadata.count).toBe(20);
