@@ -82,16 +82,47 @@ export class ConversionError extends Error {
 export const DEFAULT_ADDRESS_DOMAIN = 'liveperson.invalid';
 export const DEFAULT_MESSAGE_ID_DOMAIN = 'liveperson-archiver.invalid';
 
-/** JSON with object keys sorted at every level: the input of the content version. */
+/**
+ * JSON with object keys sorted at every level: the input of the content version. Hand-written rather
+ * than a JSON.stringify replacer because it runs on every record and the replacer allocates a sorted
+ * copy of every object; output is identical to JSON.stringify of the sorted value.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-      return sorted;
+  const out: string[] = [];
+  write(value, out);
+  return out.join('');
+}
+
+function write(v: unknown, out: string[]): void {
+  if (v === null || typeof v !== 'object') {
+    // undefined/functions inside arrays become null, as JSON.stringify does; top level gives "null" too.
+    out.push(JSON.stringify(v) ?? 'null');
+    return;
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    write((v as { toJSON(): unknown }).toJSON(), out);
+    return;
+  }
+  if (Array.isArray(v)) {
+    out.push('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) out.push(',');
+      write(v[i], out);
     }
-    return v;
-  });
+    out.push(']');
+    return;
+  }
+  out.push('{');
+  let first = true;
+  for (const k of Object.keys(v).sort()) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(k), ':');
+    write(x, out);
+  }
+  out.push('}');
 }
 
 export function contentVersion(record: unknown): string {
@@ -384,8 +415,8 @@ export async function convertConversation(
     messageId,
     date: new Date(startMs),
     headers,
-    text: toCrlf(renderText(model)),
-    html: toCrlf(renderHtml(model)),
+    text: { content: toCrlf(renderText(model)), contentTransferEncoding: 'quoted-printable' },
+    html: { content: toCrlf(renderHtml(model)), contentTransferEncoding: 'quoted-printable' },
     attachments: [
       ...files.attachments.map((a) => ({
         filename: a.filename,

@@ -87,15 +87,13 @@ export function renderText(t: TranscriptModel): string {
   return `${out.join('\n')}\n`;
 }
 
+// Inline styles (Outlook ignores most <style> rules), kept short: they repeat for every message.
 const S = {
-  body: 'font-family:Segoe UI,Arial,sans-serif;font-size:14px;color:#222;',
-  facts: 'border-collapse:collapse;margin:8px 0;',
-  th: 'text-align:left;padding:2px 12px 2px 0;color:#555;font-weight:normal;vertical-align:top;',
-  td: 'padding:2px 0;vertical-align:top;',
-  msg: 'margin:0 0 10px 0;padding:6px 10px;border-left:3px solid #8aa;',
-  priv: 'margin:0 0 10px 0;padding:6px 10px;border-left:3px solid #c60;background:#fff6e8;',
-  meta: 'color:#555;font-size:12px;',
-  text: 'white-space:pre-wrap;margin:2px 0 0 0;',
+  body: 'font-family:Segoe UI,Arial,sans-serif;font-size:14px;color:#222',
+  msg: 'margin:0 0 10px;padding:4px 8px;border-left:3px solid #8aa',
+  priv: 'margin:0 0 10px;padding:4px 8px;border-left:3px solid #c60;background:#fff6e8',
+  meta: 'color:#555;font-size:12px',
+  text: 'white-space:pre-wrap',
 };
 
 function linkHtml(text: string, url: string | undefined): string {
@@ -110,11 +108,11 @@ export function renderHtml(t: TranscriptModel): string {
     escapeHtml(t.title),
     `</title></head>\n<body style="${S.body}">\n<h2 dir="auto">`,
     escapeHtml(t.title),
-    `</h2>\n<table style="${S.facts}">\n`,
+    '</h2>\n<table cellpadding="2" style="border-collapse:collapse">\n',
   ];
   for (const [k, v] of t.facts) {
     h.push(
-      `<tr><th style="${S.th}">${escapeHtml(k)}</th><td style="${S.td}" dir="auto">${escapeHtml(v)}</td></tr>\n`,
+      `<tr><th align="left" valign="top">${escapeHtml(k)}</th><td dir="auto">${escapeHtml(v)}</td></tr>\n`,
     );
   }
   h.push(`</table>\n<h3>Participants</h3>\n<ul>\n`);

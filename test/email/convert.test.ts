@@ -382,3 +382,13 @@ describe('edge cases', () => {
     expect(html).toContain('Card &lt;details&gt;');
   });
 });
+
+describe('canonicalJson', () => {
+  it('equals JSON.stringify of the key-sorted value, at every level', async () => {
+    const { canonicalJson } = await import('../../lib/email/convert.js');
+    const v = { b: [3, { z: 1, a: [null, 'x'] }], a: { d: undefined, c: 'é"\n' }, n: -0.5, t: true };
+    expect(canonicalJson(v)).toBe('{"a":{"c":"é\\"\\n"},"b":[3,{"a":[null,"x"],"z":1}],"n":-0.5,"t":true}');
+    expect(JSON.parse(canonicalJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
+    expect(canonicalJson([undefined])).toBe('[null]');
+  });
+});
