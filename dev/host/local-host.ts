@@ -298,6 +298,7 @@ class Host implements LocalHost {
   #pollBlobs(): void {
     const interval = this.#opts.blobPollIntervalMs ?? 1000;
     const tick = async () => {
+      const started = performance.now();
       for (const b of this.#blobs) {
         try {
           await b.scan();
@@ -305,7 +306,9 @@ class Host implements LocalHost {
           this.#logger.warn('blob trigger scan failed; retrying', { error: (err as Error).message });
         }
       }
-      if (this.#started) this.#blobTimer = setTimeout(tick, interval);
+      // A big container takes a while to list: never spend more than about half the time listing.
+      const took = performance.now() - started;
+      if (this.#started) this.#blobTimer = setTimeout(tick, Math.max(interval, took));
     };
     this.#blobTimer = setTimeout(tick, 0);
   }

@@ -60,10 +60,16 @@ const isDevStorage = (v: string | undefined) =>
 const isPlaceholder = (v: string | undefined) =>
   !v?.trim() || /^<.*>$|^(changeme|todo|xxx+)$/i.test(v.trim());
 
-/** True when no real LivePerson account is configured, so `npm start` runs against the local sandbox. */
+/**
+ * True when no LivePerson credentials are configured (neither the API-key set nor the OAuth 2.0 client),
+ * so `npm start` runs against the local sandbox. LP_USE_SANDBOX=true forces the sandbox anyway.
+ */
 export function needsSandbox(values: Record<string, string>): boolean {
   if (/^(1|true|yes)$/i.test(values.LP_USE_SANDBOX ?? '')) return true;
-  return isPlaceholder(values.LP_ACCOUNT_ID);
+  const has = (...keys: string[]) => keys.every((k) => !isPlaceholder(values[k]));
+  const apiKey = has('LP_APP_KEY', 'LP_APP_SECRET', 'LP_ACCESS_TOKEN', 'LP_ACCESS_TOKEN_SECRET');
+  const oauth2 = has('LP_CLIENT_ID', 'LP_CLIENT_SECRET');
+  return !(has('LP_ACCOUNT_ID') && (apiKey || oauth2));
 }
 
 /** Conversations the sandbox generates: SANDBOX_CONVERSATIONS, default 50. */

@@ -99,6 +99,7 @@ export class QueueListener {
     const q = this.#config.queues;
     // The receive lease outlives the function timeout, so a slow invocation is never run twice at once.
     const leaseS = Math.min(MAX_VISIBILITY_S, Math.ceil(this.#config.functionTimeoutMs / 1000) + 60);
+    let created = false;
     while (!this.#stopped) {
       if (this.#active > q.newBatchThreshold) {
         await this.#wake.sleep(q.maxPollingIntervalMs);
@@ -106,13 +107,18 @@ export class QueueListener {
       }
       let messages: DequeuedMessageItem[] = [];
       try {
-        await this.#queue.createIfNotExists();
+        // The extension creates a missing trigger queue; once is enough (a 404 later re-creates it).
+        if (!created) {
+          await this.#queue.createIfNotExists();
+          created = true;
+        }
         const res = await this.#queue.receiveMessages({
           numberOfMessages: q.batchSize,
           visibilityTimeout: leaseS,
         });
         messages = res.receivedMessageItems;
       } catch (err) {
+        created = false;
         this.#logger.warn(`queue ${this.queueName}: receive failed; retrying`, {
           function: this.#fn.metadata.name,
           error: (err as Error).message,

@@ -28,7 +28,7 @@ export function startBanner(info: {
     `  Archive copy:    ${info.archiveDir}/<container>/<path>  (open the .eml files from here)`,
     '  Archive log:',
     `    ${base}/api/log?from=${from}&to=${to}&format=csv`,
-    `    ${base}/api/log/summary`,
+    `    ${base}/api/log/summary?from=${from}&to=${to}`,
     '',
     '  Press Ctrl-C to stop (host, sandbox and Azurite stop together; Azurite data is in memory only).',
     '',

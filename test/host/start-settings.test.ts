@@ -94,11 +94,22 @@ describe('npm start settings', () => {
     expect(s).toMatchObject({ AzureWebJobsStorage: real, LP_ACCOUNT_ID: '12345678' });
   });
 
-  it('uses the sandbox only when no LivePerson account is configured', () => {
+  it('uses the sandbox only when no LivePerson credentials are configured', () => {
+    const apiKey = {
+      LP_APP_KEY: 'k',
+      LP_APP_SECRET: 's',
+      LP_ACCESS_TOKEN: 't',
+      LP_ACCESS_TOKEN_SECRET: 'ts',
+    };
     expect(needsSandbox({})).toBe(true);
-    expect(needsSandbox({ LP_ACCOUNT_ID: '<your account id>' })).toBe(true);
-    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678' })).toBe(false);
-    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', LP_USE_SANDBOX: 'true' })).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678' })).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', ...apiKey, LP_ACCESS_TOKEN: '' })).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '<your account id>', ...apiKey })).toBe(true);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', ...apiKey })).toBe(false);
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', LP_CLIENT_ID: 'c', LP_CLIENT_SECRET: 'cs' })).toBe(
+      false,
+    );
+    expect(needsSandbox({ LP_ACCOUNT_ID: '12345678', ...apiKey, LP_USE_SANDBOX: 'true' })).toBe(true);
     expect(sandboxSize({})).toBe(50);
     expect(sandboxSize({ SANDBOX_CONVERSATIONS: '500' })).toBe(500);
     expect(() => sandboxSize({ SANDBOX_CONVERSATIONS: 'many' })).toThrow(/SANDBOX_CONVERSATIONS: "many"/);
@@ -125,7 +136,7 @@ describe('npm start settings', () => {
     expect(text).toContain(AZURITE);
     expect(text).toContain('http://127.0.0.1:5555 (50 conversations');
     expect(text).toContain('http://localhost:7071/api/log?from=2026-11-18&to=2026-11-26&format=csv');
-    expect(text).toContain('http://localhost:7071/api/log/summary');
+    expect(text).toContain('http://localhost:7071/api/log/summary?from=2026-11-18&to=2026-11-26');
     expect(text).toContain('archive-local/<container>/<path>');
     expect(text).toContain('Ctrl-C');
   });
