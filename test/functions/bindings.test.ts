@@ -1,0 +1,66 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { capturedFunctions } from '../../dev/host/functions-core-capture.js';
+import { FUNCTION_NAMES, loadFunctions } from '../e2e/pipeline-harness.js';
+
+const trigger = (name: string) => {
+  const fn = capturedFunctions().get(name);
+  if (!fn) throw new Error(`function ${name} not registered`);
+  const bindings = Object.values(fn.metadata.bindings);
+  return { fn, bindings, trigger: bindings.find((b) => b.direction === 'in' && b.type.endsWith('Trigger')) };
+};
+
+describe('binding metadata as the host receives it', () => {
+  beforeAll(async () => {
+    await loadFunctions();
+  });
+
+  it('registers exactly the app’s functions', () => {
+    for (const n of FUNCTION_NAMES) expect(capturedFunctions().has(n)).toBe(true);
+  });
+
+  it('discovery: timer on the schedule setting, no overlap of runs', () => {
+    expect(trigger('discoverConversations').trigger).toMatchObject({
+      type: 'timerTrigger',
+      schedule: '%DISCOVERY_SCHEDULE%',
+      runOnStartup: false,
+      useMonitor: true,
+    });
+  });
+
+  it('archive and poison handler: queue triggers on the archive queue and its -poison queue', () => {
+    expect(trigger('archiveConversation').trigger).toMatchObject({
+      type: 'queueTrigger',
+      queueName: '%ARCHIVE_QUEUE%',
+      connection: 'AzureWebJobsStorage',
+    });
+    expect(trigger('recordArchiveFailure').trigger).toMatchObject({
+      type: 'queueTrigger',
+      queueName: '%ARCHIVE_QUEUE%-poison',
+      connection: 'AzureWebJobsStorage',
+    });
+  });
+
+  it('status recorder: Event Grid blob trigger on the archive container', () => {
+    expect(trigger('recordStatus').trigger).toMatchObject({
+      type: 'blobTrigger',
+      path: '%ARCHIVE_CONTAINER%/{name}',
+      source: 'EventGrid',
+      connection: 'AzureWebJobsStorage',
+    });
+  });
+
+  it('log downloads: GET, function key, routes log and log/summary', () => {
+    expect(trigger('downloadLog').trigger).toMatchObject({
+      type: 'httpTrigger',
+      authLevel: 'function',
+      methods: ['GET'],
+      route: 'log',
+    });
+    expect(trigger('downloadLogSummary').trigger).toMatchObject({
+      type: 'httpTrigger',
+      authLevel: 'function',
+      methods: ['GET'],
+      route: 'log/summary',
+    });
+  });
+});
