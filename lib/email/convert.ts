@@ -83,46 +83,21 @@ export const DEFAULT_ADDRESS_DOMAIN = 'liveperson.invalid';
 export const DEFAULT_MESSAGE_ID_DOMAIN = 'liveperson-archiver.invalid';
 
 /**
- * JSON with object keys sorted at every level: the input of the content version. Hand-written rather
- * than a JSON.stringify replacer because it runs on every record and the replacer allocates a sorted
- * copy of every object; output is identical to JSON.stringify of the sorted value.
+ * JSON with object keys sorted at every level: the input of the content version. A sorted copy handed to
+ * the native JSON.stringify measured faster than a stringify replacer or a hand-written serialiser.
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  write(value, out);
-  return out.join('');
+  return JSON.stringify(sortedCopy(value)) ?? 'null';
 }
 
-function write(v: unknown, out: string[]): void {
-  if (v === null || typeof v !== 'object') {
-    // undefined/functions inside arrays become null, as JSON.stringify does; top level gives "null" too.
-    out.push(JSON.stringify(v) ?? 'null');
-    return;
-  }
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-    write((v as { toJSON(): unknown }).toJSON(), out);
-    return;
-  }
-  if (Array.isArray(v)) {
-    out.push('[');
-    for (let i = 0; i < v.length; i++) {
-      if (i) out.push(',');
-      write(v[i], out);
-    }
-    out.push(']');
-    return;
-  }
-  out.push('{');
-  let first = true;
-  for (const k of Object.keys(v).sort()) {
-    const x = (v as Record<string, unknown>)[k];
-    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    if (!first) out.push(',');
-    first = false;
-    out.push(JSON.stringify(k), ':');
-    write(x, out);
-  }
-  out.push('}');
+function sortedCopy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return sortedCopy((v as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(v)) return v.map(sortedCopy);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortedCopy((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 export function contentVersion(record: unknown): string {

@@ -82,6 +82,7 @@ describe('convertConversation: the full fixture', () => {
     const head = eml.subarray(0, eml.indexOf('\r\n\r\n')).toString('latin1');
     expect(head).toMatch(/^X-LivePerson-Conversation-Id: 7c2e41aa-1f00-4d1b-9e55-0b6a2c9d8e01\r$/m);
     expect(head).toMatch(/^X-LivePerson-Partial: /m);
+    expect(mail.headers.get('x-liveperson-content-version')).toBe(r.version);
     expect(mail.headers.get('x-liveperson-skill')).toBe('Orders');
     expect(mail.headers.get('x-liveperson-channel')).toBe('APP / MOBILE');
     expect(mail.messageId).toBe(r.messageId);
