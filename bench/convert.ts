@@ -5,7 +5,7 @@
  *     a trivial body of the messages joined, no rendering) as the baseline.
  *  2. Peak RSS converting one conversation with 200 MB of hosted files streamed from generated Readables.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -87,13 +87,17 @@ function bare(record: ReturnType<typeof makeRecord>): Readable {
     .createReadStream();
 }
 
+/** Wall time, plus this thread's CPU time (meaningful for the single-thread runs on a shared machine). */
 async function timed(label: string, fn: () => Promise<number>): Promise<number> {
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const bytes = await fn();
   const s = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
   const rate = CONVERSATIONS / s;
   console.log(
-    `${label.padEnd(44)} ${s.toFixed(2).padStart(7)} s  ${rate.toFixed(0).padStart(6)} conv/s  ${(bytes / CONVERSATIONS / 1024).toFixed(1)} KiB/eml`,
+    `${label.padEnd(44)} ${s.toFixed(2).padStart(7)} s wall  ${rate.toFixed(0).padStart(6)} conv/s  ` +
+      `main-thread CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  ${(bytes / CONVERSATIONS / 1024).toFixed(1)} KiB/eml`,
   );
   return rate;
 }

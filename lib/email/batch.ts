@@ -83,7 +83,10 @@ export function createConversionPool(
       if (p) {
         if (res.ok) {
           const eml = Buffer.from(res.eml.buffer, res.eml.byteOffset, res.eml.byteLength);
-          p.resolve({ ...res.result, eml });
+          // Structured clone turns Buffers into plain Uint8Arrays.
+          const src = res.result.sourceJson as Uint8Array;
+          const sourceJson = Buffer.from(src.buffer, src.byteOffset, src.byteLength);
+          p.resolve({ ...res.result, sourceJson, eml });
         } else {
           const e = res.error;
           p.reject(

@@ -20,9 +20,11 @@ parentPort?.on('message', async (req: PoolRequest) => {
     });
     const chunks: Buffer[] = [];
     for await (const c of eml) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
+    // A fresh ArrayBuffer of exactly the message: Buffer.concat may return a slice of Node's shared
+    // allocation pool, and transferring that would detach every other Buffer living in it.
+    const bytes = new Uint8Array(Buffer.concat(chunks));
     res = { id: req.id, ok: true, result, eml: bytes };
-    parentPort?.postMessage(res, [bytes.buffer as ArrayBuffer]);
+    parentPort?.postMessage(res, [bytes.buffer]);
     return;
   } catch (err) {
     res = {

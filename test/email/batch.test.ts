@@ -31,6 +31,7 @@ describe('conversion pool (worker threads)', () => {
       expect(p?.partialReasons).toEqual(local.partialReasons);
       expect(p?.startTime).toEqual(local.startTime);
       expect(p?.eml.equals(bytes)).toBe(true);
+      expect(Buffer.isBuffer(p?.sourceJson) && p.sourceJson.equals(local.sourceJson)).toBe(true);
       expect(emlProblems(p?.eml as Buffer)).toEqual([]);
     }
   });
