@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { app, type HttpRequest, input, output } from '@azure/functions';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalHost, startLocalHost } from '../../dev/host/local-host.js';
 import { fastHostJson, memoryLogger, pick, settings, uid } from './helpers.js';
@@ -93,7 +94,6 @@ describe('local host: HTTP triggers', () => {
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ got: 'hello' });
     await host.idle();
-    const { QueueServiceClient } = await import('@azure/storage-queue');
     const q = QueueServiceClient.fromConnectionString(inject('storageConnection')).getQueueClient(
       `h${id}-audit`,
     );

@@ -1,5 +1,6 @@
 import { app, type InvocationContext, output, type Timer } from '@azure/functions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type LocalHost, type LocalHostOptions, startLocalHost } from '../../dev/host/local-host.js';
 import { b64, fastHostJson, memoryLogger, peekAll, pick, queues, settings, uid, waitFor } from './helpers.js';
 
@@ -150,5 +151,42 @@ describe('table output binding', () => {
     await host.idle();
     expect(host.invocations().map((i) => i.ok)).toEqual([true, false, false]);
     expect(await peekAll(`${inQ}-poison`)).toEqual(['{"k":"same"}']);
+  });
+});
+
+describe('classic blob trigger (LogsAndContainerScan)', () => {
+  it('delivers only blobs matching the path pattern, with name, properties and metadata', async () => {
+    const id = uid();
+    const container = `h${id}-scan`;
+    const seen: Record<string, unknown>[] = [];
+    app.storageBlob(`scan${id}`, {
+      path: `${container}/in/{name}.txt`,
+      connection: 'AzureWebJobsStorage',
+      handler: (blob: unknown, ctx: InvocationContext) => {
+        seen.push({ body: (blob as Buffer).toString(), ...ctx.triggerMetadata });
+      },
+    });
+    const c = BlobServiceClient.fromConnectionString(inject('storageConnection')).getContainerClient(
+      container,
+    );
+    await c.createIfNotExists();
+    await c.getBlockBlobClient('in/a.txt').upload('A', 1, {
+      metadata: { source: 'test' },
+      blobHTTPHeaders: { blobContentType: 'text/plain' },
+    });
+    await c.getBlockBlobClient('other/b.txt').upload('B', 1);
+    await c.getBlockBlobClient('in/c.json').upload('C', 1);
+    const host = await start([`scan${id}`], { blobPollIntervalMs: 100 });
+    await host.idle();
+    expect(seen).toEqual([
+      expect.objectContaining({
+        body: 'A',
+        name: 'a',
+        blobTrigger: `${container}/in/a.txt`,
+        uri: expect.stringContaining(`/${container}/in/a.txt`),
+        metadata: { source: 'test' },
+        properties: expect.objectContaining({ contentType: 'text/plain', contentLength: 1 }),
+      }),
+    ]);
   });
 });
