@@ -105,7 +105,8 @@ async function timed(label: string, fn: () => Promise<number>): Promise<number> 
 async function throughput() {
   const corpus = Array.from({ length: CONVERSATIONS }, (_, i) => makeRecord(i));
   console.log(
-    `corpus: ${CONVERSATIONS} conversations × ${MESSAGES} messages; ${availableParallelism()} CPUs visible`,
+    `corpus: ${CONVERSATIONS} conversations × ${MESSAGES} messages; ${availableParallelism()} CPUs visible; ` +
+      `load average ${loadavg()[0]?.toFixed(1)} (other processes share the CPUs)`,
   );
   // Warm-up so JIT and module loading do not count against the first contender.
   for (const r of corpus.slice(0, 50)) {
