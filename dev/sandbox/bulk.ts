@@ -147,8 +147,12 @@ export class BulkDownloads {
     const zip = new yazl.ZipFile();
     for (const relativePath of files) {
       // Bytes are generated only when yazl reaches this entry, so one ZIP never holds all files in memory.
-      zip.addReadStreamLazy(basename(relativePath), { mtime: new Date(Date.UTC(2024, 0, 1)) }, (cb) =>
-        cb(null, Readable.from([this.store.fileBytes(relativePath)])),
+      // Media is already compressed: stored, not deflated (deflating random bytes only burns CPU).
+      const compress = relativePath.toUpperCase().endsWith('.TXT');
+      zip.addReadStreamLazy(
+        basename(relativePath),
+        { mtime: new Date(Date.UTC(2024, 0, 1)), compress },
+        (cb) => cb(null, Readable.from([this.store.fileBytes(relativePath)])),
       );
     }
     zip.end();

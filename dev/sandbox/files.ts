@@ -3,6 +3,7 @@
  * conversations with files cost no memory. Each file starts with a real signature for its type
  * (PNG/JPEG/GIF/PDF) so sniffers and viewers see the type the record claims.
  */
+import { createCipheriv, createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { hashSeed, int, mulberry32 } from './prng.js';
 
@@ -56,24 +57,28 @@ function header(type: FileType, relativePath: string): { head: Buffer; tail: Buf
   }
 }
 
-/** The exact bytes the sandbox serves for a hosted file. */
+/**
+ * The exact bytes the sandbox serves for a hosted file. The body is AES-128-CTR keystream keyed from
+ * (seed, relativePath): deterministic, incompressible like real media, and generated at cipher speed.
+ */
 export function fileBytes(seed: number, relativePath: string, sizes: FileSizes): Buffer {
   const type = fileTypeOf(relativePath);
   const size = fileSize(seed, relativePath, sizes);
   const { head, tail } = header(type, relativePath);
-  const out = Buffer.alloc(Math.max(size, head.length + tail.length));
-  head.copy(out, 0);
-  const rng = mulberry32(hashSeed(seed, `bytes:${relativePath}`));
-  const end = out.length - tail.length;
+  const length = Math.max(size, head.length + tail.length);
+  const end = length - tail.length;
+  let out: Buffer;
   if (type === 'TXT') {
+    out = Buffer.alloc(length);
+    const rng = mulberry32(hashSeed(seed, `bytes:${relativePath}`));
     const alphabet = 'abcdefghijklmnopqrstuvwxyz      \n';
     for (let i = head.length; i < end; i++) out[i] = alphabet.charCodeAt(Math.floor(rng() * alphabet.length));
   } else {
-    for (let i = head.length; i < end; i += 4) {
-      const word = Math.floor(rng() * 4294967296);
-      for (let b = 0; b < 4 && i + b < end; b++) out[i + b] = (word >>> (b * 8)) & 0xff;
-    }
+    const key = createHash('sha256').update(`${seed}:${relativePath}`).digest().subarray(0, 16);
+    const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+    out = Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
   }
+  head.copy(out, 0);
   tail.copy(out, end);
   return out;
 }

@@ -103,6 +103,16 @@ export class OAuth1Verifier {
   ) {}
 
   verify(req: OAuth1Request): OAuth1Result {
+    try {
+      return this.check(req);
+    } catch (err) {
+      // Malformed percent-encoding in the header or the query string.
+      if (err instanceof URIError) return { ok: false, reason: 'malformed request' };
+      throw err;
+    }
+  }
+
+  private check(req: OAuth1Request): OAuth1Result {
     const params = parseAuthorizationHeader(req.authorization);
     if (!params) return { ok: false, reason: 'not an OAuth header' };
     const c = this.credentials;

@@ -130,7 +130,7 @@ export function searchConversations(ctx: SearchContext, body: unknown) {
   matches.sort((a, b) => (a.key - b.key) * dir || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const page = matches.slice(offset, offset + limit);
-  const records = page.map((m) => ctx.store.render(m.id, { asOf, byId: false, content })!);
+  const records = page.map((m) => truncateLarge(ctx.store.render(m.id, { asOf, byId: false, content })!));
   const link = (rel: string, o: number) => {
     const u = new URL(ctx.url);
     u.searchParams.set('offset', String(o));
@@ -142,6 +142,19 @@ export function searchConversations(ctx: SearchContext, body: unknown) {
   if (offset > 0) metadata.prev = link('prev', Math.max(0, offset - limit));
   metadata.shardsStatusResult = { partialResult: false };
   return { _metadata: metadata, conversationHistoryRecords: records };
+}
+
+/** Search answers carry at most this many message records; the rest only by ID (reference §3.1 isPartial). */
+export const SEARCH_MESSAGE_CAP = 60;
+
+function truncateLarge(record: Record<string, unknown>): Record<string, unknown> {
+  const messages = record.messageRecords;
+  if (!Array.isArray(messages) || messages.length <= SEARCH_MESSAGE_CAP) return record;
+  record.messageRecords = messages.slice(0, SEARCH_MESSAGE_CAP);
+  // A corrupted record may have lost its info; it is served as it is.
+  if (record.info && typeof record.info === 'object')
+    (record.info as Record<string, unknown>).isPartial = true;
+  return record;
 }
 
 export function conversationsById(ctx: SearchContext & { now: number }, body: unknown) {

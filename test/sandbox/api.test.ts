@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../dev/sandbox/index.js';
-import { roundDown, roundUp } from '../../dev/sandbox/search.js';
+import { roundDown, roundUp, SEARCH_MESSAGE_CAP } from '../../dev/sandbox/search.js';
 import { bearer, byIdUrl, DAY, post, type Raw, search, searchAll, searchUrl, T0 } from './helpers.js';
 
 let sb: Sandbox;
@@ -182,6 +182,37 @@ describe('Messaging Interactions search rules', () => {
     const files = all.flatMap((r) => r.messageRecords).filter((m) => m.type === 'HOSTED_FILE');
     expect(files.length).toBeGreaterThan(0);
     expect(files.every((m) => m.messageData.file.preview === undefined)).toBe(true);
+  });
+});
+
+describe('Messaging Interactions search: more filters', () => {
+  it('filters by end time (closed conversations only) and refuses an unknown v or sort', async () => {
+    const closed = await searchAll(sb, auth, { ...window(), status: ['CLOSE'] }, 'source=t&sort=end:asc');
+    const mid = closed[Math.floor(closed.length / 2)]!.info.endTimeL as number;
+    const byEnd = await searchAll(sb, auth, { ...window(), end: { from: mid, to: T0 + DAY } });
+    const expected = closed.filter((r) => (r.info.endTimeL as number) >= roundDown(mid));
+    expect(byEnd.map((r) => r.info.conversationId).sort()).toEqual(
+      expected.map((r) => r.info.conversationId).sort(),
+    );
+    expect((await post(searchUrl(sb, 'source=t&v=3'), auth, window())).status).toBe(400);
+    expect((await post(searchUrl(sb, 'source=t&sort=duration:asc'), auth, window())).status).toBe(400);
+  });
+
+  it('marks very long conversations isPartial in search and cuts their messages; by-ID has them whole', async () => {
+    const all = await searchAll(sb, auth, window());
+    const partial = all.filter((r) => r.info.isPartial === true);
+    expect(partial.length).toBeGreaterThan(0);
+    const id = partial[0]!.info.conversationId as string;
+    expect(partial[0]!.messageRecords).toHaveLength(SEARCH_MESSAGE_CAP);
+    const full = ((await (await post(byIdUrl(sb), auth, { conversationId: id })).json()) as Raw)
+      .conversationHistoryRecords[0];
+    expect(full.info.isPartial).toBe(false);
+    expect(full.messageRecords.length).toBeGreaterThan(SEARCH_MESSAGE_CAP);
+    expect(
+      all
+        .filter((r) => r.info.isPartial !== true)
+        .every((r) => r.messageRecords.length <= SEARCH_MESSAGE_CAP),
+    ).toBe(true);
   });
 });
 
