@@ -68,13 +68,22 @@ export function createConversionPool(
     while (idle.length && queue.length) {
       const w = idle.pop() as Worker;
       const req = queue.shift() as PoolRequest;
-      busy.set(w, req.id);
-      w.postMessage(req);
+      try {
+        w.postMessage(req);
+        busy.set(w, req.id);
+      } catch (err) {
+        // Not structured-cloneable (functions, symbols): that record fails, the worker stays free.
+        idle.push(w);
+        pending.get(req.id)?.reject(err instanceof Error ? err : new Error(String(err)));
+        pending.delete(req.id);
+      }
     }
   };
 
-  const workers = Array.from({ length: size }, () => {
+  const workers = new Set<Worker>();
+  const spawn = (): void => {
     const w = startWorker(workerData);
+    workers.add(w);
     w.on('message', (res: PoolResponse) => {
       busy.delete(w);
       idle.push(w);
@@ -98,17 +107,29 @@ export function createConversionPool(
       }
       dispatch();
     });
+    // A worker that dies fails only the record it held; a fresh worker takes its place.
+    let failure: Error | undefined;
     w.on('error', (err) => {
-      // A crashed worker fails the record it held; the pool carries on with the others.
+      failure = err;
+    });
+    w.on('exit', (code) => {
+      workers.delete(w);
+      const at = idle.indexOf(w);
+      if (at >= 0) idle.splice(at, 1);
       const id = busy.get(w);
       busy.delete(w);
-      const p = id === undefined ? undefined : pending.get(id);
-      if (id !== undefined) pending.delete(id);
-      p?.reject(err);
+      if (id !== undefined) {
+        pending.get(id)?.reject(failure ?? new Error(`conversion worker exited with code ${code}`));
+        pending.delete(id);
+      }
+      if (!closed) {
+        spawn();
+        dispatch();
+      }
     });
     idle.push(w);
-    return w;
-  });
+  };
+  for (let i = 0; i < size; i++) spawn();
 
   return {
     size,
@@ -123,7 +144,7 @@ export function createConversionPool(
     },
     async close() {
       closed = true;
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all([...workers].map((w) => w.terminate()));
       for (const p of pending.values()) p.reject(new Error('conversion pool closed'));
       pending.clear();
     },

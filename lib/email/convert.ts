@@ -349,7 +349,7 @@ export async function convertConversation(
     ['Account', headerText(accountId)],
     ['Status', status],
     ['Started', utc(startMs)],
-    ['Ended', endMs === undefined ? 'still open' : utc(endMs)],
+    ['Ended', endMs !== undefined ? utc(endMs) : status === 'OPEN' ? 'still open' : 'unknown'],
   ];
   const durMs = info.duration ?? (endMs === undefined ? undefined : endMs - startMs);
   if (durMs !== undefined && durMs >= 0) facts.push(['Duration', fmtDuration(durMs)]);

@@ -43,6 +43,9 @@ describe('conversion pool (worker threads)', () => {
     expect(err).toBeInstanceOf(ConversionError);
     expect((err as ConversionError).field).toBe('messageRecords[0].seq');
     expect((err as ConversionError).recordIndex).toBe(7);
+    await expect(
+      pool.convert({ info: { conversationId: 'x', startTimeL: 1, hook: () => 1 } }),
+    ).rejects.toThrow(/could not be cloned/);
     const ok = await pool.convert(records[0]);
     expect(ok.eml.length).toBeGreaterThan(1000);
   });
