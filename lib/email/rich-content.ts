@@ -37,6 +37,13 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() ? normaliseText(v) : undefined;
 }
 
+/** Adds a line unless it repeats the previous text (a quick reply's publishText echoes its title). */
+function push(out: RichLine[], line: RichLine): void {
+  const last = out[out.length - 1];
+  if (last && last.text === line.text && !line.url) return;
+  out.push(line);
+}
+
 function walk(node: unknown, out: RichLine[], depth: number): void {
   if (depth > MAX_DEPTH || out.length >= MAX_LINES || node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
@@ -50,28 +57,28 @@ function walk(node: unknown, out: RichLine[], depth: number): void {
   switch (type) {
     case 'button':
     case 'quickreply':
-      if (title ?? text) out.push({ kind: 'button', text: (title ?? text) as string });
+      if (title ?? text) push(out, { kind: 'button', text: (title ?? text) as string });
       break;
     case 'image':
-      out.push({
+      push(out, {
         kind: 'image',
         text: str(el.caption) ?? title ?? str(el.tooltip) ?? 'image',
         url: str(el.url),
       });
       break;
     case 'map':
-      out.push({
+      push(out, {
         kind: 'map',
         text: `${String(el.la ?? '?')}, ${String(el.lo ?? '?')}${title ? ` (${title})` : ''}`,
       });
       break;
     case 'link':
       if (str(el.uri) ?? str(el.url))
-        out.push({ kind: 'link', text: str(el.name) ?? text ?? 'link', url: str(el.uri) ?? str(el.url) });
+        push(out, { kind: 'link', text: str(el.name) ?? text ?? 'link', url: str(el.uri) ?? str(el.url) });
       break;
     default:
-      if (title) out.push({ kind: 'title', text: title });
-      if (text) out.push({ kind: 'text', text });
+      if (title) push(out, { kind: 'title', text: title });
+      if (text) push(out, { kind: 'text', text });
   }
   // Children: elements, replies, click actions and any other nested containers.
   for (const [key, value] of Object.entries(el)) {

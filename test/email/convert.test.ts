@@ -121,7 +121,7 @@ describe('convertConversation: the full fixture', () => {
     expect(body).toContain('link: Track <https://track.example.com/1234>');
     expect(body).toContain('image: Parcel photo <https://img.example.com/p.png>');
     expect(body).toContain('[quick replies]');
-    expect(body).toContain('button: Yes');
+    expect(body).toContain('[quick replies]\n  button: Yes\n  button: No\n');
     expect(body).toContain('raw: {not json <i>');
     expect(html).toContain('raw: {not json &lt;i&gt;');
     expect(body).toContain('[file] receipt.png, PNG: attached as receipt.png');
