@@ -94,7 +94,7 @@ export class BulkDownloads {
   }
 
   private complete(req: BulkRequest): void {
-    if (!this.store.has(req.conversationId)) {
+    if (!this.store.has(req.conversationId) || this.store.bulkDownloadFails(req.conversationId)) {
       req.status = 'FAILED';
       return;
     }
@@ -121,7 +121,13 @@ export class BulkDownloads {
       filter: { conversationId: req.conversationId },
       downloadUrls,
       createdAt: new Date(req.createdAt).toISOString(),
-      ...(req.status === 'FAILED' ? { failureReason: 'Conversation not found' } : {}),
+      ...(req.status === 'FAILED'
+        ? {
+            failureReason: this.store.has(req.conversationId)
+              ? 'File storage error'
+              : 'Conversation not found',
+          }
+        : {}),
     };
   }
 

@@ -49,6 +49,8 @@ export interface Sandbox {
     // biome-ignore lint/suspicious/noExplicitAny: a raw record is untyped JSON; tests mutate it freely
     corrupt(id: string, mutate: (raw: any) => void): void;
     removeFile(id: string, relativePath: string): void;
+    /** Bulk File Download requests for this conversation end FAILED (until called with false). */
+    failBulkDownload(id: string, fail?: boolean): void;
     /** Hosted files the record references (relativePaths), and the exact bytes the sandbox serves for one. */
     files(id: string): string[];
     fileBytes(relativePath: string): Buffer;
@@ -118,11 +120,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const store = new ConversationStore(seed, accountId, fileSizes);
-  store.generateSpread(
-    nonNegative('conversations', options.conversations, 200),
-    startNow,
-    nonNegative('spanDays', options.spanDays, 30) * DAY,
-  );
+  const count = nonNegative('conversations', options.conversations, 200);
+  if (!Number.isInteger(count))
+    throw new Error(`sandbox: conversations must be a whole number, got ${count}`);
+  store.generateSpread(count, startNow, nonNegative('spanDays', options.spanDays, 30) * DAY);
 
   const c = SANDBOX_CREDENTIALS;
   const state: ServerState = {
@@ -191,9 +192,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       lastUpdateTime: (id) => (store.has(id) ? store.lastUpdateTime(id, clock.now()) : undefined),
       redact: (id) => store.redact(id, clock.now()),
       addLateSurvey: (id) => store.addLateSurvey(id, clock.now()),
-      add: (count) => store.generateAt(count, clock.now()),
+      add: (n) => {
+        if (!(Number.isInteger(n) && n >= 0))
+          throw new Error(`sandbox: add() needs a whole number ≥ 0, got ${n}`);
+        return store.generateAt(n, clock.now());
+      },
       corrupt: (id, mutate) => store.corrupt(id, mutate),
       removeFile: (id, relativePath) => store.removeFile(id, relativePath),
+      failBulkDownload: (id, fail = true) => store.failBulkDownload(id, fail),
       files: (id) => store.allFiles(id),
       fileBytes: (relativePath) => store.fileBytes(relativePath),
     },

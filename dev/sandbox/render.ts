@@ -221,7 +221,7 @@ export function renderRecord(
       country: plan.country.name,
       countryCode: plan.country.code,
       device: plan.channel.device,
-      ipAddress: plan.country.ip,
+      ipAddress: del(plan.country.ip),
       browser: plan.channel.browser,
       operatingSystem: plan.channel.os,
       conversationStartPage: 'https://www.brand.example/billing',

@@ -200,6 +200,18 @@ export class ConversationStore {
     this.changesOf(id).removedFiles.add(relativePath);
   }
 
+  private readonly bulkFailures = new Set<string>();
+
+  failBulkDownload(id: string, fail: boolean): void {
+    this.meta(id);
+    if (fail) this.bulkFailures.add(id);
+    else this.bulkFailures.delete(id);
+  }
+
+  bulkDownloadFails(id: string): boolean {
+    return this.bulkFailures.has(id);
+  }
+
   /** Hosted files still in storage as of an instant: shown in the record, not removed, not redacted. */
   storedFiles(id: string, asOf: number): string[] {
     const meta = this.meta(id);

@@ -136,6 +136,14 @@ describe('Bulk File Download', () => {
       ((await (await create('no-such-conversation')).json()) as BulkRequest).requestId,
     );
     expect(unknown.last.status).toBe('FAILED');
+
+    sb.conversations.failBulkDownload(id);
+    const failed = await untilDone(((await (await create(id)).json()) as BulkRequest).requestId);
+    expect(failed.last).toMatchObject({ status: 'FAILED', downloadUrls: [] });
+    sb.conversations.failBulkDownload(id, false);
+    expect((await untilDone(((await (await create(id)).json()) as BulkRequest).requestId)).last.status).toBe(
+      'READY',
+    );
   });
 
   it('refuses OAuth1, a tampered or expired link, and lists requests', async () => {
