@@ -205,7 +205,15 @@ export async function startHttpServer(
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${opts.port} is already in use (another host running?); set PORT to use another one`,
+            )
+          : err,
+      ),
+    );
     server.listen(opts.port, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;

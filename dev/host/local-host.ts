@@ -167,7 +167,6 @@ class Host implements LocalHost {
 
   async start(): Promise<void> {
     if (this.#started) return;
-    this.#started = true;
     // The worker asks for capabilities once the app is loaded; this also starts the library's stream proxy.
     const capabilities = await workerCapabilities();
     this.#httpServer = await startHttpServer({
@@ -178,6 +177,7 @@ class Host implements LocalHost {
       logger: this.#logger,
       streamProxyUri: capabilities.HttpUri,
     });
+    this.#started = true;
     for (const l of this.#queues) l.start();
     if (this.#blobs.length) this.#pollBlobs();
     const scheduled = this.#opts.timers ?? true;

@@ -70,7 +70,9 @@ export class QueueListener {
   }
 
   start(): void {
-    this.#loop ??= this.#run();
+    if (this.#loop) return;
+    this.#stopped = false;
+    this.#loop = this.#run();
   }
 
   /** New messages were written by this host: poll now instead of waiting out the back-off. */
@@ -83,6 +85,7 @@ export class QueueListener {
     this.#stopped = true;
     this.#wake.wake();
     await this.#loop;
+    this.#loop = undefined;
   }
 
   /** Messages in the queue, visible or not (a failed one waiting out its visibility timeout counts). */

@@ -379,4 +379,41 @@ describe('local host: idle() and stop()', () => {
     expect(await peekAll(outQ)).toEqual(['done']);
     expect((await q.getProperties()).approximateMessagesCount).toBe(0);
   });
+
+  it('can be started again after stop() and picks up messages sent meanwhile', async () => {
+    const id = uid();
+    const inQ = `h${id}-again`;
+    const got: unknown[] = [];
+    app.storageQueue(`again${id}`, {
+      queueName: inQ,
+      connection: 'AzureWebJobsStorage',
+      handler: (item: unknown) => {
+        got.push(item);
+      },
+    });
+    const host = await start([`again${id}`]);
+    await host.stop();
+    const q = queues().getQueueClient(inQ);
+    await q.createIfNotExists();
+    await q.sendMessage(b64({ n: 1 }));
+    await host.start();
+    await host.idle();
+    expect(got).toEqual([{ n: 1 }]);
+  });
+
+  it('reports a busy HTTP port clearly', async () => {
+    const id = uid();
+    app.http(`port${id}`, { methods: ['GET'], route: `port${id}`, handler: () => ({ body: 'x' }) });
+    const first = await start([`port${id}`]);
+    const port = Number(new URL(first.httpUrl).port);
+    await expect(
+      startLocalHost({
+        functions: pick(`port${id}`),
+        settings: settings(),
+        hostJson: {},
+        httpPort: port,
+        logger: memoryLogger(),
+      }),
+    ).rejects.toThrow(`port ${port} is already in use`);
+  });
 });
