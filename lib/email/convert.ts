@@ -3,21 +3,14 @@
  * text/plain + text/html, the hosted files, and the complete source record as JSON). Deterministic: the
  * same record gives the same Message-ID, boundaries and bytes, so re-runs never create a second item.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { z } from 'zod';
-import {
-  type ConversationRecord,
-  ConversationRecordSchema,
-  epochOf,
-  type MessageRecord,
-} from '../liveperson/record.js';
+import { type ConversationRecord, ConversationRecordSchema, epochOf } from '../liveperson/record.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
 import { collectFiles, type FileJob, FileNamer, type FileOutcome } from './attachments.js';
 import type { HostedFileProvider } from './contract.js';
 import { ParticipantIndex } from './participants.js';
-import { richContentLines } from './rich-content.js';
 import {
   clip,
   duration as fmtDuration,
@@ -35,6 +28,10 @@ import {
   type TranscriptMessage,
   type TranscriptModel,
 } from './transcript.js';
+import { messageParts, orderMessages, surveySections, transferLines } from './transcript-content.js';
+import { contentVersion } from './version.js';
+
+export { canonicalJson, contentVersion } from './version.js';
 
 export interface ConvertOptions {
   users?: UsersDirectory;
@@ -82,28 +79,6 @@ export class ConversionError extends Error {
 export const DEFAULT_ADDRESS_DOMAIN = 'liveperson.invalid';
 export const DEFAULT_MESSAGE_ID_DOMAIN = 'liveperson-archiver.invalid';
 
-/**
- * JSON with object keys sorted at every level: the input of the content version. A sorted copy handed to
- * the native JSON.stringify measured faster than a stringify replacer or a hand-written serialiser.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortedCopy(value)) ?? 'null';
-}
-
-function sortedCopy(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
-    return sortedCopy((v as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(v)) return v.map(sortedCopy);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortedCopy((v as Record<string, unknown>)[k]);
-  return out;
-}
-
-export function contentVersion(record: unknown): string {
-  return createHash('sha256').update(canonicalJson(record)).digest('hex');
-}
-
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
@@ -127,122 +102,6 @@ function validate(record: unknown, recordIndex: number | undefined): Conversatio
   const field = formatPath(issue.path);
   const detail = issue.message.replace(/^Invalid input: /, '');
   throw new ConversionError(`${recordLabel(id, recordIndex)}: ${field}: ${detail}`, field, id, recordIndex);
-}
-
-interface Sorted {
-  rec: MessageRecord;
-  time?: number;
-  index: number;
-}
-
-/** Order of time, then seq, then position in the record (stable for equal keys). */
-function orderMessages(messages: readonly MessageRecord[]): Sorted[] {
-  const sorted = messages.map((rec, index) => ({ rec, time: epochOf(rec.timeL, rec.time), index }));
-  sorted.sort(
-    (a, b) =>
-      (a.time ?? Number.MAX_SAFE_INTEGER) - (b.time ?? Number.MAX_SAFE_INTEGER) ||
-      (a.rec.seq ?? 0) - (b.rec.seq ?? 0) ||
-      a.index - b.index,
-  );
-  return sorted;
-}
-
-function surveySections(rec: ConversationRecord): { heading: string; lines: string[] }[] {
-  const sections: { heading: string; lines: string[] }[] = [];
-  const answer = (v: unknown) =>
-    typeof v === 'string' ? headerText(v) : v === undefined ? '' : headerText(JSON.stringify(v));
-  for (const s of rec.conversationSurveys ?? []) {
-    const lines = (s.surveyData ?? []).map(
-      (d) => `Q: ${headerText(d.question) || d.questionId || '?'} A: ${answer(d.answer)}`,
-    );
-    sections.push({
-      heading: `Survey: ${[s.surveyType, s.surveyStatus].filter(Boolean).map(headerText).join(', ') || 'conversation survey'}`,
-      lines: lines.length ? lines : ['(no answers)'],
-    });
-  }
-  const agentSurveys = [
-    ...(rec.latestAgentSurvey ? [rec.latestAgentSurvey] : []),
-    ...(rec.previouslySubmittedAgentSurveys ?? []),
-  ];
-  for (const s of agentSurveys) {
-    const lines = (s.submittedAnswers ?? []).map(
-      (a) =>
-        `Q: ${headerText(a.questionText) || a.questionId || '?'} A: ${(a.answers ?? []).map((x) => answer(x.answer)).join('; ')}`,
-    );
-    const by = headerText(s.performedByAgentName ?? s.performedByAgentNickName);
-    sections.push({
-      heading: `Agent survey: ${[s.acSurveyName, s.surveyStatus].filter(Boolean).map(headerText).join(', ') || 'agent survey'}${by ? ` (by ${by})` : ''}`,
-      lines: lines.length ? lines : ['(no answers)'],
-    });
-  }
-  return sections;
-}
-
-function transferLines(rec: ConversationRecord, idx: ParticipantIndex): string[] {
-  return (rec.transfers ?? []).map((t) => {
-    const from =
-      headerText(t.sourceAgentFullName ?? t.sourceAgentNickname ?? t.sourceSkillName) || 'unassigned';
-    const to =
-      headerText(
-        t.assignedAgentFullName ??
-          t.assignedAgentNickname ??
-          idx.get(t.assignedAgentId)?.name ??
-          t.targetSkillName,
-      ) || 'queue';
-    const skill = t.targetSkillName ? ` (skill ${headerText(t.targetSkillName)})` : '';
-    return `${utc(epochOf(t.timeL, t.time))}: ${from} -> ${to}${skill}${t.reason ? `, reason ${headerText(t.reason)}` : ''}`;
-  });
-}
-
-function messageParts(m: MessageRecord, key: string, jobs: FileJob[], conversationId: string): MessagePart[] {
-  const parts: MessagePart[] = [];
-  const d = m.messageData;
-  if (d?.msg?.text !== undefined) parts.push({ kind: 'text', text: normaliseText(d.msg.text) });
-  if (d?.richContent?.content !== undefined) {
-    parts.push({ kind: 'rich', label: 'rich content', lines: richContentLines(d.richContent.content) });
-  }
-  if (d?.quickReplies?.content !== undefined) {
-    parts.push({ kind: 'rich', label: 'quick replies', lines: richContentLines(d.quickReplies.content) });
-  }
-  if (d?.file) {
-    const f = d.file;
-    jobs.push({
-      key,
-      ref: {
-        conversationId,
-        messageId: m.messageId ?? key,
-        relativePath: f.relativePath ?? '',
-        fileType: f.fileType,
-        caption: f.caption,
-        preview: f.preview,
-      },
-    });
-    // The outcome is filled in once the provider answered (see below).
-    parts.push({
-      kind: 'file',
-      name: headerText(f.caption) || headerText(f.relativePath?.split('/').pop()) || 'file',
-      fileType: f.fileType ? headerText(f.fileType) : undefined,
-      outcome: { status: 'missing', reason: 'pending' },
-    });
-  }
-  if (d?.link) {
-    const caption = d.link.caption ? normaliseText(d.link.caption) : 'link';
-    parts.push({
-      kind: 'rich',
-      label: 'link',
-      lines: [{ kind: 'link', text: caption, url: d.link.externalFileLink }],
-    });
-  }
-  if (parts.length === 0) {
-    // Secure forms and types we do not know: show what there is (the full record is attached anyway).
-    const raw = d ? JSON.stringify(d) : '';
-    const type = headerText(m.type) || 'message';
-    parts.push({
-      kind: 'note',
-      text: raw && raw !== '{}' ? `[${type}] ${normaliseText(raw)}` : `[${type} without content]`,
-    });
-  }
-  return parts;
 }
 
 const HEADER_CASE: Record<string, string> = Object.fromEntries(
