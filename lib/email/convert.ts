@@ -120,7 +120,7 @@ export async function convertConversation(
   record: unknown,
   options: ConvertOptions = {},
 ): Promise<ConversionResult> {
-  const addressDomain = options.addressDomain ?? DEFAULT_ADDRESS_DOMAIN;
+  const addressDomain = (options.addressDomain ?? DEFAULT_ADDRESS_DOMAIN).toLowerCase();
   const messageIdDomain = options.messageIdDomain ?? DEFAULT_MESSAGE_ID_DOMAIN;
   if (!isValidDomain(addressDomain)) throw new Error(`addressDomain is not a domain name: ${addressDomain}`);
   if (!isValidDomain(messageIdDomain))

@@ -359,6 +359,20 @@ describe('edge cases', () => {
     expect(mail.attachments.find((a) => a.filename === 'doc.pdf')?.contentType).toBe('application/pdf');
   });
 
+  it('a file stream that fails mid-way fails the .eml stream (never a silently truncated item)', async () => {
+    const rec = minimal([
+      { ...text(0, ''), messageData: { file: { relativePath: '/a', fileType: 'PDF', caption: 'a.pdf' } } },
+    ]);
+    const failing = new Readable({
+      read() {
+        this.push(Buffer.alloc(1024, 1));
+        this.destroy(new Error('socket hang up'));
+      },
+    });
+    const r = await convertConversation(rec, { files: async () => ({ status: 'ok', content: failing }) });
+    await expect(readAll(r.eml)).rejects.toThrow(/socket hang up/);
+  });
+
   it('secure forms, links and unknown types are shown tolerantly', async () => {
     const r = await convertConversation(
       minimal([
