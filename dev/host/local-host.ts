@@ -9,6 +9,7 @@ import { type InvocationRecord, InvocationRunner } from './invocation-runner.js'
 import { QueueListener } from './queue-listener.js';
 import { StorageConnections } from './storage-connections.js';
 import { parseTimerSchedule, type TimerSchedule } from './timer-schedule.js';
+import { Wakeable } from './wakeable.js';
 
 export interface LocalHostOptions {
   functions: Map<string, CapturedFunction>;
@@ -76,6 +77,8 @@ class Host implements LocalHost {
   #httpServer: { url: string; close(): Promise<void> } | undefined;
   #blobTimer: NodeJS.Timeout | undefined;
   #started = false;
+  /** Cut short by stop(): timer retry delays. */
+  readonly #stopping = new Wakeable();
 
   constructor(opts: LocalHostOptions) {
     this.#opts = opts;
@@ -194,6 +197,8 @@ class Host implements LocalHost {
     this.#started = false;
     clearTimeout(this.#blobTimer);
     for (const t of this.#timers.values()) clearTimeout(t.handle);
+    this.#stopping.wake();
+    await Promise.allSettled([...this.#timers.values()].map((t) => t.running));
     await Promise.all(this.#queues.map((l) => l.stop()));
     await Promise.all(this.#blobs.map((b) => b.drain()));
     await this.#runner.drain();
@@ -290,7 +295,8 @@ class Host implements LocalHost {
         if (!retry || !this.#started || (maxRetryCount >= 0 && attempt >= maxRetryCount)) throw err;
         const delay = retryDelayMs(retry, attempt);
         this.#logger.warn(`Timer '${t.fn.metadata.name}' failed; retry ${attempt + 1} in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
+        await this.#stopping.sleep(delay);
+        if (!this.#started) throw err;
       }
     }
   }

@@ -114,6 +114,26 @@ describe('timer trigger', () => {
     expect(host.invocations().map((i) => i.ok)).toEqual([false, false, true]);
   });
 
+  it('stop() cuts a pending timer retry delay short instead of waiting it out', async () => {
+    const id = uid();
+    let attempts = 0;
+    app.timer(`patient${id}`, {
+      schedule: '0 0 0 1 1 *',
+      retry: { strategy: 'fixedDelay', maxRetryCount: 3, delayInterval: { minutes: 10 } },
+      handler: () => {
+        attempts++;
+        throw new Error('down');
+      },
+    });
+    const host = await start([`patient${id}`]);
+    const run = host.runTimer(`patient${id}`);
+    run.catch(() => {});
+    await waitFor(() => attempts === 1, 'the first attempt');
+    await host.stop();
+    await expect(run).rejects.toThrow('down');
+    expect(attempts).toBe(1);
+  });
+
   it('rejects runTimer when the last attempt fails, naming the error', async () => {
     const id = uid();
     app.timer(`broken${id}`, {
