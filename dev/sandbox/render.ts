@@ -43,7 +43,8 @@ export const VALID_CONTENT = new Set<string>([
 /** Changes made at run time through the in-process API (on top of what the plan already holds). */
 export interface RuntimeChanges {
   redactL?: number;
-  lateSurveyL?: number;
+  /** Instants at which addLateSurvey() answered a survey question (each adds one answer; history is kept). */
+  lateSurveys: number[];
   // biome-ignore lint/suspicious/noExplicitAny: a raw record is untyped JSON; tests mutate it freely
   corruptions: Array<(raw: any) => void>;
   removedFiles: Set<string>;
@@ -67,10 +68,10 @@ export function effectiveRedactL(plan: Plan, changes?: RuntimeChanges): number |
   return times.length ? Math.min(...times) : undefined;
 }
 
-/** The survey as it stands with a late survey answered through addLateSurvey() folded in. */
+/** The survey as it stands with the answers given through addLateSurvey() folded in (in time order). */
 export function effectiveSurvey(plan: Plan, changes?: RuntimeChanges): PlannedSurvey | undefined {
-  const late = changes?.lateSurveyL;
-  if (late === undefined || plan.closeL === undefined) return plan.survey;
+  const late = changes?.lateSurveys ?? [];
+  if (late.length === 0 || plan.closeL === undefined) return plan.survey;
   const base: PlannedSurvey = plan.survey
     ? { ...plan.survey, answers: [...plan.survey.answers] }
     : {
@@ -79,14 +80,17 @@ export function effectiveSurvey(plan: Plan, changes?: RuntimeChanges): PlannedSu
         startL: plan.closeL + 100,
         answers: [],
       };
-  base.answers.push({
-    t: Math.max(late, ...base.answers.map((a) => a.t + 1)),
-    questionId: 'q3',
-    question: 'Anything else you would like to tell us?',
-    questionType: 'custom',
-    answer: 'Late feedback: thanks again 🙏',
-    answerIndex: 0,
-  });
+  for (const t of late) {
+    base.answers.push({
+      t,
+      questionId: 'q3',
+      question: 'Anything else you would like to tell us?',
+      questionType: 'custom',
+      answer: 'Late feedback: thanks again 🙏',
+      answerIndex: 0,
+    });
+  }
+  base.answers.sort((a, b) => a.t - b.t);
   return base;
 }
 

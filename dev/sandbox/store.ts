@@ -6,14 +6,7 @@
 import { type FileSizes, fileBytes } from './files.js';
 import { type Plan, planConversation, planTimes } from './plan.js';
 import { hashSeed, mulberry32 } from './prng.js';
-import {
-  effectiveRedactL,
-  effectiveSurvey,
-  type RuntimeChanges,
-  renderRecord,
-  statusAsOf,
-  visibleFiles,
-} from './render.js';
+import { effectiveRedactL, type RuntimeChanges, renderRecord, statusAsOf, visibleFiles } from './render.js';
 
 interface Meta {
   index: number;
@@ -111,7 +104,7 @@ export class ConversationStore {
   private changesOf(id: string): RuntimeChanges {
     let c = this.changes.get(id);
     if (!c) {
-      c = { corruptions: [], removedFiles: new Set() };
+      c = { corruptions: [], removedFiles: new Set(), lateSurveys: [] };
       this.changes.set(id, c);
     }
     return c;
@@ -140,20 +133,15 @@ export class ConversationStore {
     }
     let last = t[lo]!;
     const c = this.changes.get(id);
-    for (const extra of [c?.lateSurveyL, c?.redactL]) {
+    for (const extra of [...(c?.lateSurveys ?? []), c?.redactL]) {
       if (extra !== undefined && extra <= asOf && extra > last) last = extra;
-    }
-    if (c?.lateSurveyL !== undefined && c.lateSurveyL <= asOf) {
-      const survey = effectiveSurvey(this.plan(meta), c);
-      const lastAnswer = survey?.answers[survey.answers.length - 1]?.t;
-      if (lastAnswer !== undefined && lastAnswer <= asOf && lastAnswer > last) last = lastAnswer;
     }
     return last;
   }
 
   status(id: string, asOf: number): { status: 'OPEN' | 'CLOSE'; endL: number } {
     const meta = this.meta(id);
-    if (this.changes.get(id)?.lateSurveyL !== undefined)
+    if (this.changes.get(id)?.lateSurveys.length)
       return statusAsOf(this.plan(meta), this.changes.get(id), asOf);
     // Same rules as render.ts derive(), from the summary alone (searches filter thousands of these).
     if (!(meta.closeL <= asOf)) return { status: 'OPEN', endL: -1 };
@@ -186,7 +174,9 @@ export class ConversationStore {
         `sandbox: conversation '${id}' is still open; a post-conversation survey needs it closed`,
       );
     }
-    this.changesOf(id).lateSurveyL = now;
+    const late = this.changesOf(id).lateSurveys;
+    // Two answers in the same millisecond would be indistinguishable: keep instants strictly increasing.
+    late.push(Math.max(now, (late[late.length - 1] ?? Number.NEGATIVE_INFINITY) + 1));
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: a raw record is untyped JSON; tests mutate it freely

@@ -116,6 +116,25 @@ describe('time moving on', () => {
     expect(sb.conversations.lastUpdateTime(id)).toBe(sb.clock.now());
   });
 
+  it('a second late survey adds an answer and keeps the first one as it was', () => {
+    const id = sb.conversations
+      .ids()
+      .find((i) => (sb.conversations.get(i) as Raw).info.fullDialogStatus === 'CLOSE')!;
+    const surveyMessages = (r: Raw) => (r.messageRecords as Raw[]).filter((m) => m.dialogId !== id);
+    const before = surveyMessages(sb.conversations.get(id) as Raw);
+    sb.clock.advance(60_000);
+    sb.conversations.addLateSurvey(id);
+    const first = surveyMessages(sb.conversations.get(id) as Raw);
+    expect(first).toHaveLength(before.length + 1);
+    sb.clock.advance(60_000);
+    sb.conversations.addLateSurvey(id);
+    const second = sb.conversations.get(id) as Raw;
+    expect(surveyMessages(second)).toHaveLength(before.length + 2);
+    expect(surveyMessages(second).slice(0, first.length)).toEqual(first);
+    expect(second.info.endTimeL).toBe(sb.clock.now());
+    expect(second.conversationSurveys[0].surveyData).toHaveLength(before.length + 2);
+  });
+
   it('indexLagMs hides an update from search (not from by-ID) until the lag has passed', async () => {
     auth = await bearer(sb);
     const id = sb.conversations
