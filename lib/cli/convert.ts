@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createConversionPool } from '../email/batch.js';
 import { ConversionError, convertConversation } from '../email/convert.js';
-import { safeToken } from '../email/text.js';
+import { isValidDomain, safeToken } from '../email/text.js';
 import { type UsersDirectory, UsersResponseSchema, usersDirectory } from '../liveperson/users-schema.js';
 
-export const USAGE = `Usage: lp-archive convert FILE... --out DIR [--users USERS.json] [--address-domain DOMAIN]
+export const USAGE = `Usage: lp-archive convert FILE... --out DIR [--users USERS.json] [--address-domain DOMAIN] [--threads N]
 
 Converts LivePerson Messaging Interactions conversation records into one .eml file per conversation.
 
@@ -21,6 +22,7 @@ Converts LivePerson Messaging Interactions conversation records into one .eml fi
   --users USERS.json     a Users API answer (array of user entities) to resolve agents' addresses
   --address-domain D     domain of synthetic addresses for participants without one
                          (default liveperson.invalid)
+  --threads N            convert on N worker threads (default 1: in this process)
   -h, --help             show this help
 
 Prints "ok <id> <file> [partial: reasons]" per conversation. Hosted files are not fetched offline, so
@@ -78,43 +80,77 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
+  const addressDomain = values['address-domain'];
+  if (addressDomain !== undefined && !isValidDomain(addressDomain)) {
+    process.stderr.write(`lp-archive convert: --address-domain is not a domain name: ${addressDomain}\n`);
+    return 2;
+  }
+  const threads = values.threads === undefined ? 1 : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    process.stderr.write(`lp-archive convert: --threads must be a whole number from 1 to 64\n`);
+    return 2;
+  }
+
+  const pool = threads > 1 ? createConversionPool({ size: threads, users, addressDomain }) : undefined;
+  const convertOne = async (record: unknown, recordIndex: number): Promise<Converted> => {
+    if (pool) return pool.convert(record, recordIndex);
+    const r = await convertConversation(record, { users, addressDomain, recordIndex });
+    const chunks: Buffer[] = [];
+    for await (const c of r.eml) chunks.push(c as Buffer);
+    return { conversationId: r.conversationId, partialReasons: r.partialReasons, eml: Buffer.concat(chunks) };
+  };
+
   await mkdir(values.out, { recursive: true });
   let failed = 0;
-  for (const file of positionals) {
-    let records: unknown[];
-    try {
-      records = recordsOf(JSON.parse(await readFile(file, 'utf8')));
-    } catch (err) {
-      process.stderr.write(`error ${file}: cannot read JSON: ${describe(err)}\n`);
-      failed++;
-      continue;
-    }
-    for (const [index, record] of records.entries()) {
+  try {
+    for (const file of positionals) {
+      let records: unknown[];
       try {
-        const result = await convertConversation(record, {
-          users,
-          addressDomain: values['address-domain'],
-          recordIndex: index,
-        });
-        const name = emlFileName(result.conversationId);
-        const target = join(values.out, name);
-        const chunks: Buffer[] = [];
-        for await (const c of result.eml) chunks.push(c as Buffer);
-        // Write then rename, so an interrupted run never leaves a truncated .eml behind.
-        await writeFile(`${target}.tmp`, Buffer.concat(chunks));
-        await rename(`${target}.tmp`, target);
-        const partial = result.partialReasons.length ? ` [partial: ${result.partialReasons.join('; ')}]` : '';
-        process.stdout.write(`ok ${result.conversationId} ${target}${partial}\n`);
+        records = recordsOf(JSON.parse(await readFile(file, 'utf8')));
       } catch (err) {
+        process.stderr.write(`error ${file}: cannot read JSON: ${describe(err)}\n`);
         failed++;
-        const message = describe(err);
-        const where =
-          err instanceof ConversionError && message.startsWith('record #') ? '' : ` record #${index}:`;
-        process.stderr.write(`error ${file}:${where} ${message}\n`);
+        continue;
+      }
+      // A bounded window keeps every thread busy without holding a whole file's messages in memory;
+      // results are written and reported in input order.
+      const window = threads * 4;
+      for (let start = 0; start < records.length; start += window) {
+        const batch = records.slice(start, start + window);
+        const settled = await Promise.allSettled(batch.map((record, i) => convertOne(record, start + i)));
+        for (const [i, outcome] of settled.entries()) {
+          const index = start + i;
+          try {
+            if (outcome.status === 'rejected') throw outcome.reason;
+            const result = outcome.value;
+            const target = join(values.out, emlFileName(result.conversationId));
+            // Write then rename, so an interrupted run never leaves a truncated .eml behind.
+            await writeFile(`${target}.tmp`, result.eml);
+            await rename(`${target}.tmp`, target);
+            const partial = result.partialReasons.length
+              ? ` [partial: ${result.partialReasons.join('; ')}]`
+              : '';
+            process.stdout.write(`ok ${result.conversationId} ${target}${partial}\n`);
+          } catch (err) {
+            failed++;
+            const message = describe(err);
+            const where =
+              err instanceof ConversionError && message.startsWith('record #') ? '' : ` record #${index}:`;
+            process.stderr.write(`error ${file}:${where} ${message}\n`);
+          }
+        }
       }
     }
+  } finally {
+    await pool?.close();
   }
   return failed ? 1 : 0;
+}
+
+interface Converted {
+  conversationId: string;
+  partialReasons: string[];
+  eml: Buffer;
 }
 
 function parse(argv: string[]) {
@@ -126,6 +162,7 @@ function parse(argv: string[]) {
       out: { type: 'string', short: 'o' },
       users: { type: 'string' },
       'address-domain': { type: 'string' },
+      threads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -112,6 +112,31 @@ describe('lp-archive convert', () => {
     expect((await cli([FIXTURE, '--out', dir, '--bogus'])).code).toBe(2);
   });
 
+  it('--threads 2 writes the same bytes through the worker pool; bad options are usage errors', async () => {
+    const one = join(dir, 't1');
+    const two = join(dir, 't2');
+    expect((await cli([FIXTURE, '--out', one, '--users', USERS])).code).toBe(0);
+    const pooled = await cli([FIXTURE, '--out', two, '--users', USERS, '--threads', '2']);
+    expect(pooled.code).toBe(0);
+    expect(
+      pooled.out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
+    ).toEqual([
+      '7c2e41aa-1f00-4d1b-9e55-0b6a2c9d8e01',
+      'b81f3c20-5a5a-4e4e-9f9f-202020202020',
+      'c3c3c3c3-0000-4111-8222-333333333333',
+    ]);
+    for (const f of await readdir(one)) {
+      expect((await readFile(join(two, f))).equals(await readFile(join(one, f)))).toBe(true);
+    }
+    expect((await cli([FIXTURE, '--out', dir, '--threads', '0'])).code).toBe(2);
+    const badDomain = await cli([FIXTURE, '--out', dir, '--address-domain', 'not a domain']);
+    expect(badDomain.code).toBe(2);
+    expect(badDomain.err).toContain('--address-domain');
+  });
+
   it('file names are safe and distinct for odd ids', () => {
     expect(emlFileName('abc-123')).toBe('abc-123.eml');
     expect(emlFileName('../../etc/passwd')).toMatch(/^etc-passwd-[0-9a-f]{8}\.eml$/);
