@@ -14,19 +14,33 @@ import { ConversationStore } from './store.js';
 import { TokenIssuer } from './tokens.js';
 
 export interface SandboxOptions {
+  /** 0 = a free port (default). Always bound to 127.0.0.1. */
   port?: number;
+  /** Default '12345678'. */
   accountId?: string;
+  /** Generated conversations (default 200). */
   conversations?: number;
+  /** Generator seed (default 1): the same seed, `now` and options give the same records byte for byte. */
   seed?: number;
+  /** Conversations start within the last N days of the initial clock (default 30). */
   spanDays?: number;
+  /** Initial sandbox clock, epoch ms (default Date.now()); then real time (see realTime) plus advance(). */
   now?: number;
+  /** Fraction of data requests answered 429/500/503 (default 0). */
   faultRate?: number;
+  /** Added to every response, ms (default 0). */
   latencyMs?: number;
+  /** Fraction of search pages answered with partialResult=true and records missing (default 0). */
   partialPageRate?: number;
+  /** Fraction of data requests whose connection is destroyed without an answer (default 0). */
   dropRate?: number;
+  /** An update becomes visible to search only this long after it happens (LivePerson: up to 1 min). Default 0. */
   indexLagMs?: number;
+  /** The account has Bulk File Download (default true); false → 403 on the fms endpoints. */
   bulkFileDownload?: boolean;
+  /** Sentinel token lifetime in seconds (default 3600). */
   tokenTtlSeconds?: number;
+  /** Hosted file sizes in bytes (default 2–200 KB). */
   fileSizes?: { min: number; max: number };
   /** false: the clock moves only through clock.advance() (reproducible tests). Default true: real time too. */
   realTime?: boolean;
@@ -35,19 +49,29 @@ export interface SandboxOptions {
 }
 
 export interface Sandbox {
+  /** e.g. http://127.0.0.1:PORT */
   url: string;
   accountId: string;
+  /** Everything a client needs: LP_ACCOUNT_ID, LP_CSDS_URL, LP_ALLOWED_HOSTS, OAuth1 and OAuth2 credentials. */
   env: Record<string, string>;
   clock: { now(): number; advance(ms: number): void };
   conversations: {
+    /** All generated conversation ids, in generation order. */
     ids(): string[];
+    /** The record as the API would return it now (by-ID view, every container). */
     get(id: string): unknown | undefined;
+    /** The latest change at or before now. */
     lastUpdateTime(id: string): number | undefined;
+    /** GDPR deletion now: texts, names and files → '** LP deleted data **', files gone from storage. */
     redact(id: string): void;
+    /** A post-conversation survey answer given now (endTime moves); throws for an open conversation. */
     addLateSurvey(id: string): void;
+    /** More conversations starting now; returns their ids. */
     add(count: number): string[];
+    /** Makes one record malformed (applied to every rendering of it, search and by-ID). */
     // biome-ignore lint/suspicious/noExplicitAny: a raw record is untyped JSON; tests mutate it freely
     corrupt(id: string, mutate: (raw: any) => void): void;
+    /** The file is gone from storage: absent from Bulk File Download ZIPs. */
     removeFile(id: string, relativePath: string): void;
     /** Bulk File Download requests for this conversation end FAILED (until called with false). */
     failBulkDownload(id: string, fail?: boolean): void;
@@ -60,6 +84,7 @@ export interface Sandbox {
       Pick<SandboxOptions, 'faultRate' | 'latencyMs' | 'partialPageRate' | 'dropRate' | 'indexLagMs'>
     >,
   ): void;
+  /** Calls per endpoint (csds, token, search, byId, users, files.*, unknown) and fault.* per injected kind. */
   stats(): { calls: Record<string, number>; total: number };
   resetStats(): void;
   stop(): Promise<void>;

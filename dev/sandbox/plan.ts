@@ -259,10 +259,7 @@ export function planConversation(seed: number, accountId: string, index: number,
   // Optional bot front door, then a skill transfer to a human.
   let skill = pick(rng, SKILLS);
   if (chance(rng, 0.3)) {
-    const bot = pick(
-      rng,
-      BOTS.filter((b) => b.id !== '3600000210'),
-    );
+    const bot = pick(rng, BOTS);
     plan.agents.push({
       user: bot,
       joinL: step(300, 2000),
