@@ -10,13 +10,14 @@ import { appRuntime } from '../lib/app/runtime.js';
  * extension's receipts, retries and poison queue, which Flex Consumption supports only with Event Grid.
  */
 export async function recordStatus(_blob: unknown, ctx: InvocationContext): Promise<void> {
-  const name = String(ctx.triggerMetadata?.name ?? '');
-  if (!name.endsWith('.eml')) return; // the source .json beside it is not an item
+  // `{name}` is the path without the extension: the pattern only matches .eml blobs, so the source .json
+  // beside each item never triggers (nor, in Azure, the Event Grid subscription filtered on .eml).
+  const name = `${String(ctx.triggerMetadata?.name ?? '')}.eml`;
   await appRuntime(process.env).recordBlob(name, contextLogger(ctx));
 }
 
 app.storageBlob('recordStatus', {
-  path: '%ARCHIVE_CONTAINER%/{name}',
+  path: '%ARCHIVE_CONTAINER%/{name}.eml',
   connection: 'AzureWebJobsStorage',
   source: 'EventGrid',
   handler: recordStatus,

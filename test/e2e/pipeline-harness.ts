@@ -53,6 +53,7 @@ export async function startPipeline(opts: {
   sandbox?: SandboxOptions;
   settings?: Record<string, string>;
   queues?: Record<string, unknown>;
+  blobPollIntervalMs?: number;
   logger?: Logger;
 }): Promise<Pipeline> {
   const sandbox = await startSandbox({ faultRate: 0, latencyMs: 0, indexLagMs: 0, ...opts.sandbox });
@@ -90,7 +91,7 @@ export async function startPipeline(opts: {
     }),
     httpPort: 0,
     timers: false,
-    blobPollIntervalMs: 50,
+    blobPollIntervalMs: opts.blobPollIntervalMs ?? 50,
     logger,
   });
   const get = (path: string) => fetch(`${host.httpUrl}${path}`);

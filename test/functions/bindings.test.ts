@@ -40,10 +40,10 @@ describe('binding metadata as the host receives it', () => {
     });
   });
 
-  it('status recorder: Event Grid blob trigger on the archive container', () => {
+  it('status recorder: Event Grid blob trigger on the .eml items of the archive container', () => {
     expect(trigger('recordStatus').trigger).toMatchObject({
       type: 'blobTrigger',
-      path: '%ARCHIVE_CONTAINER%/{name}',
+      path: '%ARCHIVE_CONTAINER%/{name}.eml',
       source: 'EventGrid',
       connection: 'AzureWebJobsStorage',
     });
