@@ -87,7 +87,7 @@ function bare(record: ReturnType<typeof makeRecord>): Readable {
     .createReadStream();
 }
 
-/** Wall time, plus this thread's CPU time (meaningful for the single-thread runs on a shared machine). */
+/** Wall time, plus the CPU time of the whole process (all threads), to compare work done on a shared machine. */
 async function timed(label: string, fn: () => Promise<number>): Promise<number> {
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -97,7 +97,7 @@ async function timed(label: string, fn: () => Promise<number>): Promise<number> 
   const rate = CONVERSATIONS / s;
   console.log(
     `${label.padEnd(44)} ${s.toFixed(2).padStart(7)} s wall  ${rate.toFixed(0).padStart(6)} conv/s  ` +
-      `main-thread CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  ${(bytes / CONVERSATIONS / 1024).toFixed(1)} KiB/eml`,
+      `process CPU (all threads) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  ${(bytes / CONVERSATIONS / 1024).toFixed(1)} KiB/eml`,
   );
   return rate;
 }
