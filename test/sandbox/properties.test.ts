@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../dev/sandbox/index.js';
 import { DELETED } from '../../dev/sandbox/render.js';
 import { roundDown, roundUp } from '../../dev/sandbox/search.js';
+import { ConversationRecordSchema } from '../../lib/liveperson/record.js';
 import { bearer, DAY, type Raw, searchAll, T0 } from './helpers.js';
 
 let sb: Sandbox;
@@ -40,6 +41,18 @@ describe('sandbox invariants', () => {
       }),
       { numRuns: 8 },
     );
+  });
+
+  it('every generated record, open, closed or redacted, is accepted by the project record schema', () => {
+    const ids = sb.conversations.ids();
+    sb.conversations.redact(ids[0]!);
+    const failures = ids
+      .map((id) => [id, ConversationRecordSchema.safeParse(sb.conversations.get(id))] as const)
+      .filter(([, r]) => !r.success)
+      .map(([id, r]) => `${id}: ${r.error?.issues[0]?.path.join('.')} ${r.error?.issues[0]?.message}`);
+    expect(failures).toEqual([]);
+    const statuses = new Set(ids.map((id) => (sb.conversations.get(id) as Raw).info.status));
+    expect(statuses).toEqual(new Set(['OPEN', 'CLOSE']));
   });
 
   it('search pages hold every matching record exactly once, in order, for any limit, sort and filters', async () => {
