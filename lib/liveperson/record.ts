@@ -46,8 +46,18 @@ const optBool = z.preprocess(
   z.boolean().optional(),
 );
 
-/** A string taken verbatim (message text, captions): only null/undefined are absent, "0" is real text. */
-const rawText = z.preprocess((v) => (v === null ? undefined : v), z.string().optional());
+/**
+ * A string taken verbatim (message text, captions): only null/undefined are absent, "0" is real text.
+ * A bare number (a consumer typing "5" can arrive as 5) is kept as its text.
+ */
+const rawText = z.preprocess(
+  (v) => (v === null ? undefined : typeof v === 'number' && Number.isFinite(v) ? String(v) : v),
+  z.string().optional(),
+);
+
+/** An optional list: null (sent by some API versions for empty containers) reads as absent. */
+const optArray = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === null ? undefined : v), z.array(item).optional());
 
 const loose = <T extends z.ZodRawShape>(shape: T) => z.object(shape).loose();
 
@@ -140,9 +150,7 @@ export const ConversationSurveySchema = loose({
   surveyStatus: optText,
   dialogId: optText,
   surveyId: optText,
-  surveyData: z
-    .array(loose({ question: rawText, answer: z.unknown().optional(), questionId: optText }))
-    .optional(),
+  surveyData: optArray(loose({ question: rawText, answer: z.unknown().optional(), questionId: optText })),
 });
 
 export const AgentSurveySchema = loose({
@@ -152,15 +160,13 @@ export const AgentSurveySchema = loose({
   performedByAgentName: optText,
   performedByAgentNickName: optText,
   assignedAgentName: optText,
-  submittedAnswers: z
-    .array(
-      loose({
-        questionText: rawText,
-        questionId: optText,
-        answers: z.array(loose({ answer: z.unknown().optional(), answerId: optText })).optional(),
-      }),
-    )
-    .optional(),
+  submittedAnswers: optArray(
+    loose({
+      questionText: rawText,
+      questionId: optText,
+      answers: optArray(loose({ answer: z.unknown().optional(), answerId: optText })),
+    }),
+  ),
 });
 
 const PersonalContactSchema = loose({
@@ -173,7 +179,7 @@ export const SdeEventSchema = loose({
     personalInfo: loose({
       name: optText,
       surname: optText,
-      contacts: z.array(PersonalContactSchema).optional(),
+      contacts: optArray(PersonalContactSchema),
     }).optional(),
   }).optional(),
 });
@@ -217,22 +223,22 @@ const oneOrMany = <T extends z.ZodType>(item: T) =>
 
 export const ConversationRecordSchema = loose({
   info: ConversationInfoSchema,
-  messageRecords: z.array(MessageRecordSchema).optional(),
+  messageRecords: optArray(MessageRecordSchema),
   agentParticipants: oneOrMany(AgentParticipantSchema),
   consumerParticipants: oneOrMany(ConsumerParticipantSchema),
   consumerParticipant: oneOrMany(ConsumerParticipantSchema),
-  transfers: z.array(TransferSchema).optional(),
-  dialogs: z.array(DialogSchema).optional(),
-  conversationSurveys: z.array(ConversationSurveySchema).optional(),
+  transfers: optArray(TransferSchema),
+  dialogs: optArray(DialogSchema),
+  conversationSurveys: optArray(ConversationSurveySchema),
   latestAgentSurvey: z.preprocess((v) => (v === null ? undefined : v), AgentSurveySchema.optional()),
-  previouslySubmittedAgentSurveys: z.array(AgentSurveySchema).optional(),
+  previouslySubmittedAgentSurveys: optArray(AgentSurveySchema),
   summary: z.preprocess((v) => (v === null ? undefined : v), loose({ text: rawText }).optional()),
   sdes: z.preprocess(
     (v) => (v === null ? undefined : v),
-    loose({ events: z.array(SdeEventSchema).optional() }).optional(),
+    loose({ events: optArray(SdeEventSchema) }).optional(),
   ),
-  messageScores: z.array(z.unknown()).optional(),
-  messageScore: z.array(z.unknown()).optional(),
+  messageScores: optArray(z.unknown()),
+  messageScore: optArray(z.unknown()),
 }).superRefine((rec, ctx) => {
   if (rec.info.startTimeL === undefined && parseLpTime(rec.info.startTime) === undefined) {
     ctx.addIssue({

@@ -305,6 +305,20 @@ describe('edge cases', () => {
     );
   });
 
+  it('null containers read as absent; a numeric message text is kept as text', async () => {
+    const rec = minimal([{ ...text(0, ''), messageData: { msg: { text: 5 } } }], {
+      transfers: null,
+      dialogs: null,
+      conversationSurveys: [{ surveyType: 'CSAT', surveyData: null }],
+      sdes: { events: null },
+      agentParticipants: null,
+    });
+    const r = await convertConversation(rec);
+    const { text: body } = await roundTrip(r);
+    expect(body).toMatch(/\(consumer\):\n5\n/);
+    expect(body).toContain('Survey: CSAT');
+  });
+
   it('placeholder and invalid consumer emails are not trusted', async () => {
     const rec = minimal([text(0, 'hi')], {
       consumerParticipants: [{ participantId: 'c 1/ü', firstName: 'null', email: 'not-an-email' }],
