@@ -103,7 +103,10 @@ export class HttpCore {
       let res: Response | undefined;
       let failure: string | undefined;
       try {
-        res = await this.limit(() => this.attempt(req));
+        // Auth headers are made before taking a concurrency slot: a token request needs a slot of its own,
+        // and waiting for it while holding one would deadlock at low concurrency.
+        const authHeaders = req.auth ? await req.auth.headers(req.method, req.url) : {};
+        res = await this.limit(() => this.attempt(req, authHeaders));
       } catch (err) {
         if (req.signal?.aborted) throw req.signal.reason;
         if (err instanceof LivePersonError) throw err;
@@ -151,7 +154,7 @@ export class HttpCore {
     }
   }
 
-  private async attempt(req: HttpRequest): Promise<Response> {
+  private async attempt(req: HttpRequest, authHeaders: Record<string, string>): Promise<Response> {
     this.counts.set(req.endpoint, (this.counts.get(req.endpoint) ?? 0) + 1);
     const headers: Record<string, string> = { accept: 'application/json' };
     let body: string | undefined;
@@ -162,7 +165,7 @@ export class HttpCore {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
     }
-    if (req.auth) Object.assign(headers, await req.auth.headers(req.method, req.url));
+    Object.assign(headers, authHeaders);
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     const res = await this.fetchImpl(req.url, {

@@ -79,6 +79,20 @@ describe('OAuth 2.0 bearer', () => {
     expect(seen.every((h) => h.startsWith('Bearer '))).toBe(true);
   });
 
+  it('fetching a token never deadlocks the concurrency cap (concurrency 1)', async () => {
+    server.route('POST', TOKEN, () => ({ json: { access_token: fakeJwt(9e9, 1) } }));
+    serveUsers(() => ({ json: [{ id: 3 }] }));
+    const { client } = clientWith({ ...bearerOnly, LP_CONCURRENCY: '1', LP_TIMEOUT_MS: '2000' });
+    const files = client.hostedFiles('c1');
+    const [dir] = await Promise.all([
+      client.getUsers(),
+      files({ conversationId: 'c1', messageId: 'm', relativePath: '/a.png' }).catch(() => undefined),
+    ]);
+    await files.dispose();
+    expect(dir.get('3')).toBeDefined();
+    expect(server.count(TOKEN)).toBe(1);
+  });
+
   it('retries a 401 exactly once with a fresh token', async () => {
     let issued = 0;
     server.route('POST', TOKEN, () => ({ json: { access_token: fakeJwt(9e9, ++issued) } }));
