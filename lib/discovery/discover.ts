@@ -63,6 +63,11 @@ const SearchInfoSchema = z.object({
     .loose(),
 });
 
+function idOf(raw: unknown): string | undefined {
+  const id = (raw as { info?: { conversationId?: unknown } } | null)?.info?.conversationId;
+  return typeof id === 'string' && id.trim() ? id : undefined;
+}
+
 // Dedupe within a run only up to this many IDs: beyond it duplicates are merely harmless extra messages,
 // and memory stays bounded on a 13-month backfill.
 const DEDUPE_LIMIT = 200_000;
@@ -95,10 +100,31 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
       result.found++;
       const parsed = SearchInfoSchema.safeParse(raw);
       if (!parsed.success) {
-        // Cannot even tell which conversation: fail the run rather than advance past it.
-        result.unreadable++;
         const field = parsed.error.issues[0]?.path.join('.') ?? 'info';
-        throw new Error(`Search result record is unreadable (field ${field}); watermark not advanced`);
+        const id = idOf(raw);
+        if (id === undefined) {
+          // Nothing identifies it, so nothing can fetch or log it later: say so loudly and go on.
+          result.unreadable++;
+          logger.error('search result without a conversation id skipped', { field });
+          continue;
+        }
+        // The archive step fetches it by ID; if the record really is malformed the converter reports it
+        // `failed` with the field, so it shows in the status log instead of blocking discovery.
+        logger.warn('search result partly unreadable, enqueued for the archive step to judge', {
+          conversationId: id,
+          field,
+        });
+        if (seen.has(id)) continue;
+        if (seen.size < DEDUPE_LIMIT) seen.add(id);
+        batch.push({
+          conversationId: id,
+          accountId,
+          startTime: runStart,
+          updateTime: runStart,
+          status: 'CLOSE',
+          discoveredAt,
+        });
+        continue;
       }
       const info = parsed.data.info;
       if (info.status === 'OPEN' && (openAfterMs === undefined || info.startTimeL > runStart - openAfterMs)) {

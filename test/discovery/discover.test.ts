@@ -96,3 +96,40 @@ describe('discoverConversations against the sandbox', () => {
     expect(await store.get(sandbox.accountId)).toBeUndefined();
   });
 });
+
+describe('discoverConversations with unreadable search results', () => {
+  it('enqueues a record whose id is readable, skips (and counts) one without, and still advances', async () => {
+    const records = [
+      { info: { conversationId: 'ok-1', startTimeL: 1_700_000_000_000, status: 'CLOSE' } },
+      { info: { conversationId: 'no-start', status: 'CLOSE' } },
+      { info: { startTimeL: 1_700_000_000_000 } },
+    ];
+    const sent: ArchiveMessage[] = [];
+    const store = new WatermarkStore(
+      TableClient.fromConnectionString(inject('storageConnection'), `du${randomUUID().slice(0, 8)}`, {
+        allowInsecureConnection: true,
+      }),
+    );
+    const now = 1_800_000_000_000;
+    const res = await discoverConversations({
+      accountId: 'acct',
+      // Stands in for LivePerson only to serve malformed records the sandbox never produces.
+      lp: {
+        async *searchConversations() {
+          yield { records, offset: 0, total: records.length };
+        },
+      },
+      watermarks: store,
+      enqueue: async (m) => {
+        sent.push(m);
+      },
+      now: () => now,
+      logger: silentLogger,
+      backfillDays: 1,
+      overlapMinutes: 15,
+    });
+    expect(sent.map((m) => m.conversationId)).toEqual(['ok-1', 'no-start']);
+    expect(res).toMatchObject({ found: 3, enqueued: 2, unreadable: 1 });
+    expect((await store.get('acct'))?.value).toBe(now);
+  });
+});
