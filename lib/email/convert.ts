@@ -261,6 +261,9 @@ export async function convertConversation(
     ],
     // Deterministic boundaries: the same record gives the same bytes.
     baseBoundary: version.slice(0, 24),
+    // Base64 encoded-words: Python's email parser (common in eDiscovery tooling) mis-joins adjacent
+    // Q-encoded words (CPython gh-128110); B keeps short names in one word.
+    textEncoding: 'B',
     disableFileAccess: true,
     disableUrlAccess: true,
     normalizeHeaderKey: (key: string) => HEADER_CASE[key.toLowerCase()] ?? key,
