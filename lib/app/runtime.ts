@@ -123,7 +123,25 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     },
 
     async recordPoison(body: unknown, logger: Logger) {
-      const msg = parseArchiveMessage(body);
+      let msg: ArchiveMessage;
+      try {
+        msg = parseArchiveMessage(body);
+      } catch (err) {
+        // A malformed message still gets accounted for when it names a conversation (under today's date).
+        const id = (body as { conversationId?: unknown } | null)?.conversationId;
+        if (typeof id !== 'string' || !id) {
+          logger.error('poison message without a conversation id: cannot be recorded', {
+            reason: (err as Error).message,
+          });
+          return 'unrecordable' as const;
+        }
+        await statusLogFor(logger).recordFailed({
+          day: new Date().toISOString().slice(0, 10),
+          conversationId: id,
+          reason: (err as Error).message,
+        });
+        return 'recorded' as const;
+      }
       return recordArchiveFailure(msg, { statusLog: statusLogFor(logger), failures, logger }, new Date());
     },
 

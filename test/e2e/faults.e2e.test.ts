@@ -126,4 +126,15 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
       blobPath: victim.blobPath,
     });
   });
+
+  it('a malformed message ends in the poison queue and is still recorded failed, naming the bad field', async () => {
+    const raw = { conversationId: 'malformed-msg', accountId: p.sandbox.accountId, startTime: 'yesterday' };
+    await p.runtime.storage.queues
+      .getQueueClient(p.settings.ARCHIVE_QUEUE!)
+      .sendMessage(Buffer.from(JSON.stringify(raw)).toString('base64'));
+    await p.host.idle({ timeoutMs: 120_000 });
+    const row = (await p.statusRows()).find((r) => r.conversationId === 'malformed-msg');
+    expect(row).toMatchObject({ status: 'failed', partitionKey: new Date().toISOString().slice(0, 10) });
+    expect(row?.reason).toMatch(/malformed-msg is invalid: startTime/);
+  });
 });
