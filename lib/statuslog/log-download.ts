@@ -67,7 +67,7 @@ export function downloadSummary(query: Record<string, string>, log: StatusLog, l
   if (!parsed.success) return badRequest(describeQueryError(parsed.error));
   const q = parsed.data;
   logger.info('status log summary', { from: q.from, to: q.to, format: q.format });
-  const days = summarize(log.range(q.from, q.to));
+  const days = summarize(log.range(q.from, q.to), { from: q.from, to: q.to });
   if (q.format === 'csv')
     return {
       status: 200,

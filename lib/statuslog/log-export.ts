@@ -163,19 +163,33 @@ export type DaySummary = { day: string } & Record<Exclude<(typeof SUMMARY_COLUMN
  * Microsoft's connector log, found = archived + partial + skipped + failed. Rows arrive in day order
  * (PartitionKey order), so one day is held at a time.
  */
-export async function* summarize(rows: AsyncIterable<StatusRow>): AsyncGenerator<DaySummary> {
+export async function* summarize(
+  rows: AsyncIterable<StatusRow>,
+  range?: { from: string; to: string },
+): AsyncGenerator<DaySummary> {
+  const empty = (day: string): DaySummary => ({
+    day,
+    itemsFoundAtSource: 0,
+    itemsArchived: 0,
+    itemsPartiallyArchived: 0,
+    itemsSkippedDuplicates: 0,
+    itemsFailed: 0,
+  });
+  // With a range, days without items are listed too (zeros), as Microsoft's log lists "No items ingested".
+  let next = range?.from;
+  const gapsBefore = function* (day: string | undefined) {
+    while (next !== undefined && (day === undefined || next < day) && range && next <= range.to) {
+      yield empty(next);
+      next = nextDay(next);
+    }
+  };
   let current: DaySummary | undefined;
   for await (const row of rows) {
     if (!current || current.day !== row.partitionKey) {
       if (current) yield current;
-      current = {
-        day: row.partitionKey,
-        itemsFoundAtSource: 0,
-        itemsArchived: 0,
-        itemsPartiallyArchived: 0,
-        itemsSkippedDuplicates: 0,
-        itemsFailed: 0,
-      };
+      yield* gapsBefore(row.partitionKey);
+      if (next === row.partitionKey) next = nextDay(next);
+      current = empty(row.partitionKey);
     }
     const c = current;
     if (row.status === 'archived') c.itemsArchived++;
@@ -187,4 +201,9 @@ export async function* summarize(rows: AsyncIterable<StatusRow>): AsyncGenerator
       c.itemsArchived + c.itemsPartiallyArchived + c.itemsSkippedDuplicates + c.itemsFailed;
   }
   if (current) yield current;
+  yield* gapsBefore(undefined);
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

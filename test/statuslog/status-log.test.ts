@@ -108,8 +108,18 @@ describe('StatusLog', () => {
     await log.recordArchived(item({ day: '2024-03-05', conversationId: 'c4' }));
     const rows = await all(log.range('2024-03-04', '2024-03-05'));
     expect(rows.find((r) => r.conversationId === 'c1')?.duplicatesSkipped).toBe(5);
-    const summary = await all(summarize(log.range('2024-03-04', '2024-03-05')));
+    const summary = await all(
+      summarize(log.range('2024-03-03', '2024-03-06'), { from: '2024-03-03', to: '2024-03-06' }),
+    );
+    const zero = {
+      itemsFoundAtSource: 0,
+      itemsArchived: 0,
+      itemsPartiallyArchived: 0,
+      itemsSkippedDuplicates: 0,
+      itemsFailed: 0,
+    };
     expect(summary).toEqual([
+      { day: '2024-03-03', ...zero },
       {
         day: '2024-03-04',
         itemsFoundAtSource: 8,
@@ -126,6 +136,7 @@ describe('StatusLog', () => {
         itemsSkippedDuplicates: 0,
         itemsFailed: 0,
       },
+      { day: '2024-03-06', ...zero },
     ]);
   });
 });
