@@ -239,8 +239,7 @@ export async function convertConversation(
   };
   if (skill) headers['X-LivePerson-Skill'] = skill;
   if (channel) headers['X-LivePerson-Channel'] = channel;
-  if (partialReasons.length)
-    headers['X-LivePerson-Partial'] = headerText(partialReasons.join('; ')).slice(0, 900);
+  if (partialReasons.length) headers['X-LivePerson-Partial'] = clip(partialReasons.join('; '), 900);
 
   const composer = new MailComposer({
     from: { name: fromP.name, address: fromP.address },
