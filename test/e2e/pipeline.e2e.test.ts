@@ -48,6 +48,13 @@ describe('end to end: discovery → archive → status log → download', () => 
       expect(Number(r.size)).toBeGreaterThan(0);
       expect(emls).toContain(r.blobPath?.split('/').slice(1).join('/'));
     }
+    const nd = await p.get(`/api/log?from=${from}&to=${to}&format=ndjson&status=archived,partial`);
+    expect(nd.headers.get('content-type')).toMatch(/ndjson/);
+    const lines = (await nd.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { conversationId: string });
+    expect(new Set(lines.map((l) => l.conversationId))).toEqual(new Set(closed));
     // The SHA-256 recorded is the stored .eml's own digest.
     const first = rows[0]!;
     const body = await container
