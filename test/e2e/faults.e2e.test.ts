@@ -20,6 +20,7 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
   let container: ContainerClient;
   let corruptId: string;
   let changedId: string | undefined;
+  let fileGoneId: string | undefined;
   beforeAll(async () => {
     p = await startPipeline({
       connection: inject('storageConnection'),
@@ -33,6 +34,12 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
     p.sandbox.conversations.corrupt(corruptId, (raw) => {
       raw.messageRecords = 'not a list';
     });
+    // A hosted file LivePerson no longer serves: the item is stored, marked partial with the reason.
+    fileGoneId = closedIds(p.sandbox).find(
+      (id) => id !== corruptId && p.sandbox.conversations.files(id).length > 0,
+    );
+    if (fileGoneId)
+      p.sandbox.conversations.removeFile(fileGoneId, p.sandbox.conversations.files(fileGoneId)[0]!);
     // A message that can never succeed: LivePerson does not know the conversation.
     await p.runtime.storage.queues.getQueueClient(p.settings.ARCHIVE_QUEUE!).createIfNotExists();
     await p.runtime.storage.queues.getQueueClient(p.settings.ARCHIVE_QUEUE!).sendMessage(
@@ -79,7 +86,7 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
 
   it('a conversation changed after archiving gets a second version beside the first, which is untouched', async () => {
     p.sandbox.setFaults({ faultRate: 0 });
-    const id = closedIds(p.sandbox).find((c) => c !== corruptId)!;
+    const id = closedIds(p.sandbox).find((c) => c !== corruptId && c !== fileGoneId)!;
     changedId = id;
     const [oldName] = (await emlsByConversation(container)).get(id)!;
     const oldBytes = await container.getBlobClient(oldName!).downloadToBuffer();
