@@ -40,6 +40,12 @@ const conversation = fc.record({
   consumerEmail: text,
   agentName: text,
   caption: text,
+  richText: text,
+  richUri: fc.oneof(
+    text,
+    fc.webUrl(),
+    fc.constantFrom('javascript:alert(1)', 'https://x.example/"><script>'),
+  ),
   messages: fc.array(fc.record({ text, agent: fc.boolean(), private: fc.boolean() }), {
     minLength: 1,
     maxLength: 8,
@@ -79,6 +85,28 @@ describe('property: arbitrary text in every field', () => {
               audience: m.private ? 'AGENTS_AND_MANAGERS' : 'ALL',
             })),
             {
+              type: 'RICH_CONTENT',
+              messageData: {
+                richContent: {
+                  content: JSON.stringify({
+                    type: 'vertical',
+                    elements: [
+                      { type: 'text', text: c.richText },
+                      {
+                        type: 'button',
+                        title: c.richText,
+                        click: { actions: [{ type: 'link', uri: c.richUri }] },
+                      },
+                    ],
+                  }),
+                },
+              },
+              seq: 98,
+              timeL: 1718000090000,
+              participantId: '99',
+              sentBy: 'Agent',
+            },
+            {
               type: 'HOSTED_FILE',
               messageData: { file: { relativePath: '/f', fileType: 'PNG', caption: c.caption } },
               seq: 99,
@@ -104,7 +132,8 @@ describe('property: arbitrary text in every field', () => {
           expect(html).toContain(expected);
         }
         // Nothing active from the data: the only tags are ours.
-        expect(rawHtml).not.toMatch(/<script|<a |\son[a-z]+=/i);
+        expect(rawHtml).not.toMatch(/<script|\son[a-z]+=|href="(?!https?:|mailto:)/i);
+        if (normaliseText(c.richText).trim()) expect(body).toContain(normaliseText(c.richText).trim());
         expect(mail.attachments.length).toBe(2);
         expect(mail.headers.get('x-liveperson-conversation-id')).toBeDefined();
         expect(mail.bcc).toBeUndefined();
