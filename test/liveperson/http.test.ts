@@ -79,6 +79,24 @@ describe('OAuth 2.0 bearer', () => {
     expect(seen.every((h) => h.startsWith('Bearer '))).toBe(true);
   });
 
+  it('concurrent calls share one token request', async () => {
+    server.route('POST', TOKEN, async () => {
+      await new Promise((r) => setTimeout(r, 50)); // keep the request open while the others arrive
+      return { json: { access_token: fakeJwt(9e9, 1) } };
+    });
+    server.route('POST', /\/conversations\/conversation\/search$/, (req) => ({
+      json: {
+        _metadata: { count: 0 },
+        conversationHistoryRecords: JSON.parse(req.body).conversationIds.map((id: string) => record(id, 1)),
+      },
+    }));
+    const { client } = clientWith(bearerOnly);
+    const ids = Array.from({ length: 350 }, (_, i) => `id${i}`);
+    const map = await client.getConversationsById(ids);
+    expect(map.size).toBe(350);
+    expect(client.callCounts()).toMatchObject({ token: 1, byId: 4 });
+  });
+
   it('fetching a token never deadlocks the concurrency cap (concurrency 1)', async () => {
     server.route('POST', TOKEN, () => ({ json: { access_token: fakeJwt(9e9, 1) } }));
     serveUsers(() => ({ json: [{ id: 3 }] }));
