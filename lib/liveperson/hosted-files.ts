@@ -25,6 +25,10 @@ import type { Logger } from '../log.js';
 import { LivePersonError } from './errors.js';
 import type { HttpCore, RequestAuth, Sleep } from './http.js';
 
+/** ZIPs hold up to 500 MB: the body may take far longer than an API answer. */
+const DOWNLOAD_TIMEOUT_MS = 15 * 60_000;
+const DOWNLOAD_ATTEMPTS = 3;
+
 export const NOT_ENABLED_REASON = 'Bulk File Download is not enabled for this account';
 
 const BulkRequestSchema = z.looseObject({
@@ -229,15 +233,34 @@ export class BulkFileDownload {
         'files.download',
       );
     }
-    // A link, not an API: no credentials. The host check inside send() still applies.
-    const res = await this.d.http.send({
-      endpoint: 'files.download',
-      describe: `Bulk File Download archive ${n} of ${of} (conversation ${conversationId})`,
-      method: 'GET',
-      url,
-    });
-    if (!res.body)
-      throw new LivePersonError('LivePerson Bulk File Download archive had no body', 'files.download');
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(path));
+    // A link, not an API: no credentials. The host check inside send() still applies. A transfer that
+    // breaks mid-body is started again (send() only retries failures before the body).
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.d.http.send({
+        endpoint: 'files.download',
+        describe: `Bulk File Download archive ${n} of ${of} (conversation ${conversationId})`,
+        method: 'GET',
+        url,
+        timeoutMs: DOWNLOAD_TIMEOUT_MS,
+      });
+      if (!res.body)
+        throw new LivePersonError('LivePerson Bulk File Download archive had no body', 'files.download');
+      try {
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(path));
+        return;
+      } catch (err) {
+        if (attempt >= DOWNLOAD_ATTEMPTS) {
+          throw new LivePersonError(
+            `LivePerson Bulk File Download archive ${n} of ${of} (conversation ${conversationId}) broke off ${attempt} times: ${err instanceof Error ? err.message : String(err)}`,
+            'files.download',
+            undefined,
+            true,
+          );
+        }
+        this.d.logger.warn('Bulk File Download archive transfer broke off; downloading again', {
+          conversationId,
+        });
+      }
+    }
   }
 }

@@ -52,6 +52,8 @@ export interface HttpRequest {
   json?: unknown;
   form?: Record<string, string>;
   signal?: AbortSignal;
+  /** Overrides the configured per-attempt timeout (e.g. ZIP downloads, whose body takes longer). */
+  timeoutMs?: number;
   /** Statuses handed back to the caller instead of failing (e.g. 403/404 for "feature not enabled"). */
   passStatuses?: readonly number[];
 }
@@ -112,7 +114,7 @@ export class HttpCore {
         if (err instanceof LivePersonError) throw err;
         failure =
           err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-            ? `timed out after ${this.settings.timeoutMs} ms`
+            ? `timed out after ${req.timeoutMs ?? this.settings.timeoutMs} ms`
             : `network error (${this.scrub(err instanceof Error ? (err.cause as Error)?.message || err.message : String(err))})`;
       }
       if (res && (res.ok || req.passStatuses?.includes(res.status))) return res;
@@ -166,7 +168,8 @@ export class HttpCore {
       body = new URLSearchParams(req.form).toString();
     }
     Object.assign(headers, authHeaders);
-    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    // The signal also bounds reading the body, which the caller does after this returns.
+    const timeout = AbortSignal.timeout(req.timeoutMs ?? this.settings.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     const res = await this.fetchImpl(req.url, {
       method: req.method,

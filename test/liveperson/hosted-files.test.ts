@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
 import { createLivePersonClient } from '../../lib/liveperson/client.js';
@@ -84,6 +85,24 @@ describe('Bulk File Download', () => {
     for (const r of server.requests.filter((x) => CREATE.test(x.path) || STATUS.test(x.path)))
       expect(r.headers.authorization).toMatch(/^Bearer /);
     await expect(files(ref('/x/abc.png'))).rejects.toThrow(/already disposed/);
+  });
+
+  it('downloads an archive again when the transfer breaks off mid-body', async () => {
+    const data = randomBytes(300_000); // incompressible, so the ZIP is large too
+    const zip = await zipOf({ 'big.png': data });
+    server.route('POST', CREATE, () => ({
+      status: 201,
+      json: { requestId: 'r5', status: 'READY', downloadUrls: [`${server.origin}/zips/big.zip`] },
+    }));
+    server.route('GET', /^\/zips\/big\.zip$/, (_req, n) =>
+      n === 1 ? { body: zip, breakAfter: 1000 } : { body: zip },
+    );
+    const c = client();
+    const files = c.hostedFiles('conv-1');
+    const r = await files(ref('/x/big.png'));
+    expect(r.status === 'ok' && (await bytes(r.content)).equals(data)).toBe(true);
+    expect(c.callCounts()['files.download']).toBe(2);
+    await files.dispose();
   });
 
   it('a FAILED request answers missing with the request id', async () => {

@@ -66,6 +66,12 @@ export async function startFakeServer(): Promise<FakeServer> {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(reply.json);
     }
+    if (reply.breakAfter !== undefined) {
+      const buf = Buffer.from(body);
+      res.writeHead(reply.status ?? 200, { ...headers, 'content-length': String(buf.length) });
+      res.write(buf.subarray(0, reply.breakAfter), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
     res.writeHead(reply.status ?? 200, headers).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
