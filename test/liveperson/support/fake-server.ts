@@ -18,6 +18,8 @@ export type Reply = {
   json?: unknown;
   body?: Buffer | string;
   headers?: Record<string, string>;
+  /** Announce the whole body, send only this many bytes, then drop the connection. */
+  breakAfter?: number;
 };
 export type Route = (req: Recorded, n: number) => Reply | Promise<Reply> | 'hang' | 'reset';
 
