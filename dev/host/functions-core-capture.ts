@@ -32,6 +32,9 @@ export interface CoreProgrammingModel {
 }
 
 const registry = new Map<string, CapturedFunction>();
+type HookCallback = (coreContext: { hookData: Record<string, unknown>; [key: string]: unknown }) => unknown;
+const hooks = new Map<string, HookCallback[]>();
+let appStarted: Promise<void> | undefined;
 let installed = false;
 let model: CoreProgrammingModel | undefined;
 let capabilities: Promise<Record<string, string>> | undefined;
@@ -58,8 +61,11 @@ export function installFunctionsCoreCapture(): Map<string, CapturedFunction> {
     getProgrammingModel() {
       return model;
     },
-    registerHook() {
-      return { dispose() {} };
+    registerHook(hookName: string, callback: HookCallback) {
+      const list = hooks.get(hookName) ?? [];
+      list.push(callback);
+      hooks.set(hookName, list);
+      return { dispose: () => list.splice(list.indexOf(callback), 1) };
     },
     log() {},
   };
@@ -70,6 +76,17 @@ export function installFunctionsCoreCapture(): Map<string, CapturedFunction> {
     return original.call(this, request, ...rest);
   };
   return registry;
+}
+
+/**
+ * Runs the app's `app.hook.appStart` handlers once per process, as the worker does when it loads the app
+ * (the app validates its settings there, so a misconfigured app fails at start, not on first use).
+ */
+export function runAppStartHooks(functionAppDirectory: string): Promise<void> {
+  appStarted ??= (async () => {
+    for (const hook of hooks.get('appStart') ?? []) await hook({ hookData: {}, functionAppDirectory });
+  })();
+  return appStarted;
 }
 
 export function capturedFunctions(): Map<string, CapturedFunction> {

@@ -2,7 +2,7 @@ import { consoleLogger, type Logger } from '../../lib/log.js';
 import { parseBlobPath, resolveAppSettings } from './binding-expressions.js';
 import type { BindingContext } from './bindings-io.js';
 import { BLOB_POISON_QUEUE, BlobWatcher } from './blob-watcher.js';
-import { type CapturedFunction, workerCapabilities } from './functions-core-capture.js';
+import { type CapturedFunction, runAppStartHooks, workerCapabilities } from './functions-core-capture.js';
 import { type HostConfig, parseHostJson } from './host-config.js';
 import { startHttpServer } from './http-server.js';
 import { type InvocationRecord, InvocationRunner } from './invocation-runner.js';
@@ -170,6 +170,7 @@ class Host implements LocalHost {
 
   async start(): Promise<void> {
     if (this.#started) return;
+    await runAppStartHooks(process.cwd());
     // The worker asks for capabilities once the app is loaded; this also starts the library's stream proxy.
     const capabilities = await workerCapabilities();
     this.#httpServer = await startHttpServer({

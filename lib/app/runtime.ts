@@ -48,7 +48,8 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
   try {
     lpConfig = readLivePersonConfig(env);
   } catch (err) {
-    problems.push((err as Error).message);
+    const lpProblems = (err as { problems?: unknown }).problems;
+    problems.push(...(Array.isArray(lpProblems) ? lpProblems.map(String) : [(err as Error).message]));
   }
   let storage: StorageClients | undefined;
   try {

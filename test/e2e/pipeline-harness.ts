@@ -22,6 +22,7 @@ export const FUNCTION_NAMES = [
 
 /** Registers the app's functions (once per process, as the worker loads them). */
 export async function loadFunctions(): Promise<void> {
+  await import('../../functions/appStart.js');
   await import('../../functions/discoverConversations.js');
   await import('../../functions/archiveConversation.js');
   await import('../../functions/recordArchiveFailure.js');
