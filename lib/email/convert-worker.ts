@@ -1,7 +1,9 @@
 /**
  * Worker-thread side of the conversion pool (batch.ts): converts records without hosted files (a file
- * provider is a function and cannot cross threads) and hands back the whole .eml as transferable bytes.
+ * provider is a function and cannot cross threads) and hands back each whole .eml as transferable bytes.
+ * Batches are converted one after another, in the order they came.
  */
+import type { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
 import type { PoolRequest, PoolResponse, PoolWorkerData } from './batch.js';
@@ -10,24 +12,41 @@ import { ConversionError, convertConversation } from './convert.js';
 const data = workerData as PoolWorkerData;
 const users: UsersDirectory | undefined = data.users;
 
-parentPort?.on('message', async (req: PoolRequest) => {
-  let res: PoolResponse;
+/** Reads a stream whole; plain 'data' events cost less than an async iterator per chunk. */
+function collect(stream: Readable): Promise<{ chunks: Buffer[]; length: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (c: Buffer) => {
+      chunks.push(c);
+      length += c.length;
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve({ chunks, length }));
+  });
+}
+
+async function convertOne(req: PoolRequest, transfer: ArrayBuffer[]): Promise<PoolResponse> {
   try {
-    const { eml, ...result } = await convertConversation(req.record, {
+    const { eml, sourceJson, ...result } = await convertConversation(req.record, {
       ...data.options,
       users,
       recordIndex: req.recordIndex,
     });
-    const chunks: Buffer[] = [];
-    for await (const c of eml) chunks.push(c as Buffer);
-    // A fresh ArrayBuffer of exactly the message: Buffer.concat may return a slice of Node's shared
-    // allocation pool, and transferring that would detach every other Buffer living in it.
-    const bytes = new Uint8Array(Buffer.concat(chunks));
-    res = { id: req.id, ok: true, result, eml: bytes };
-    parentPort?.postMessage(res, [bytes.buffer]);
-    return;
+    const { chunks, length } = await collect(eml);
+    // One fresh ArrayBuffer of exactly the .eml and the source JSON: a Buffer may be a slice of Node's
+    // shared allocation pool, and transferring that would detach every other Buffer living in it.
+    const bytes = new Uint8Array(length + sourceJson.length);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    bytes.set(sourceJson, at);
+    transfer.push(bytes.buffer);
+    return { id: req.id, ok: true, result, bytes, emlLength: length };
   } catch (err) {
-    res = {
+    return {
       id: req.id,
       ok: false,
       error:
@@ -41,5 +60,23 @@ parentPort?.on('message', async (req: PoolRequest) => {
           : { message: err instanceof Error ? err.message : String(err) },
     };
   }
-  parentPort?.postMessage(res);
+}
+
+const inbox: PoolRequest[][] = [];
+let running = false;
+
+async function drainInbox(): Promise<void> {
+  running = true;
+  for (let batch = inbox.shift(); batch; batch = inbox.shift()) {
+    const transfer: ArrayBuffer[] = [];
+    const out: PoolResponse[] = [];
+    for (const req of batch) out.push(await convertOne(req, transfer));
+    parentPort?.postMessage(out, transfer);
+  }
+  running = false;
+}
+
+parentPort?.on('message', (batch: PoolRequest[]) => {
+  inbox.push(batch);
+  if (!running) void drainInbox();
 });
