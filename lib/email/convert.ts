@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type { z } from 'zod';
 import { type ConversationRecord, ConversationRecordSchema, epochOf } from '../liveperson/record.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
@@ -120,6 +121,18 @@ const HEADER_CASE: Record<string, string> = Object.fromEntries(
 export interface PlannedConversion {
   result: Omit<ConversionResult, 'eml'>;
   mail: MailComposerOptions;
+}
+
+/**
+ * A text part as MailComposer would write it with `contentTransferEncoding: 'quoted-printable'`, byte for
+ * byte (a test holds it to that), but encoded in one call to nodemailer's own QP functions instead of its
+ * streaming QP encoder, which measured about twice the cost of the whole rest of the MIME step. The
+ * headers are fixed strings; only the encoded body comes from the conversation.
+ */
+export function quotedPrintablePart(contentType: 'text/plain' | 'text/html', body: string): { raw: string } {
+  return {
+    raw: `Content-Type: ${contentType}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpWrap(qpEncode(body), 76)}`,
+  };
 }
 
 const normalizeHeaderKey = (key: string) => HEADER_CASE[key.toLowerCase()] ?? key;
@@ -268,8 +281,8 @@ export async function planConversation(
     messageId,
     date: new Date(startMs),
     headers,
-    text: { content: toCrlf(renderText(model)), contentTransferEncoding: 'quoted-printable' },
-    html: { content: toCrlf(renderHtml(model)), contentTransferEncoding: 'quoted-printable' },
+    text: quotedPrintablePart('text/plain', toCrlf(renderText(model))),
+    html: quotedPrintablePart('text/html', toCrlf(renderHtml(model))),
     attachments: [
       ...files.attachments.map((a) => ({
         filename: a.filename,
