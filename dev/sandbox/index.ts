@@ -9,6 +9,7 @@ import { BulkDownloads } from './bulk.js';
 import { DEFAULT_FILE_SIZES, type FileSizes } from './files.js';
 import { OAuth1Verifier } from './oauth1.js';
 import { hashSeed, mulberry32 } from './prng.js';
+import { DEFAULT_CONTENT } from './render.js';
 import { createHandler, type Faults, type ServerState } from './server.js';
 import { ConversationStore } from './store.js';
 import { TokenIssuer } from './tokens.js';
@@ -247,20 +248,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
 /** What `conversations.get()` shows: every container, as the by-ID method would return with a full list. */
 const ALL_CONTENT: ReadonlySet<string> = new Set([
-  'campaign',
-  'messageRecords',
-  'agentParticipants',
-  'agentParticipantsLeave',
-  'agentParticipantsActive',
-  'consumerParticipants',
-  'transfers',
-  'interactions',
-  'messageScores',
-  'messageStatuses',
-  'conversationSurveys',
-  'coBrowseSessions',
-  'summary',
-  'sdes',
+  ...DEFAULT_CONTENT,
   'unAuthSdes',
   'monitoring',
   'dialogs',
