@@ -187,3 +187,48 @@ describe('Bulk File Download not enabled', () => {
     await files.dispose();
   });
 });
+
+describe('export progress', () => {
+  let big: Sandbox;
+  beforeAll(async () => {
+    big = await startSandbox({
+      conversations: 130,
+      seed: 5,
+      spanDays: 10,
+      fileSizes: { min: 100, max: 400 },
+    });
+  });
+  afterAll(async () => {
+    await big?.stop();
+  });
+  const args = () => {
+    const now = big.clock.now();
+    return ['--from', new Date(now - 20 * DAY).toISOString(), '--to', new Date(now + DAY).toISOString()];
+  };
+  const exportedCount = (out: string) => Number(/exported (\d+)/.exec(out)?.[1]);
+
+  it('draws a bar on a terminal that ends at every conversation done', async () => {
+    const t = io();
+    // What cli-progress needs of a terminal: isTTY and a width; readline writes the cursor moves to it.
+    Object.assign(t.io.stderr, { isTTY: true, columns: 100 });
+    const code = await runExport([...args(), '--out', join(dir, 'tty')], { ...big.env, ...fast }, t.io);
+    expect(code).toBe(0);
+    const n = exportedCount(t.out());
+    expect(n).toBeGreaterThan(100);
+    const frames = t
+      .err()
+      .split(/\r|\x1b\[[0-9;?]*[A-Za-z]/)
+      .filter((f) => f.startsWith('export ['));
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.at(-1)).toMatch(new RegExp(`\\] ${n}/${n} conversations \\| failed 0`));
+  });
+
+  it('writes plain progress lines every 100 conversations elsewhere', async () => {
+    const t = io();
+    const code = await runExport([...args(), '--out', join(dir, 'plain')], { ...big.env, ...fast }, t.io);
+    expect(code).toBe(0);
+    const n = exportedCount(t.out());
+    expect(t.err()).toContain(`progress: 100/${n} conversations, 0 failed\n`);
+    expect(t.err()).not.toContain('\x1b[');
+  });
+});
