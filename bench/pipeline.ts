@@ -46,7 +46,19 @@ try {
   const closed = closedIds(pipeline.sandbox).length;
   pipeline.sandbox.resetStats();
   const started = performance.now();
-  await pipeline.discoverAndSettle(24 * 3_600_000);
+  // A long run says how it goes: every 30 s, archive and status invocations so far and the recent rate.
+  let lastArchived = 0;
+  const progress = setInterval(() => {
+    const runs = (name: string) =>
+      pipeline.host.invocations().filter((i) => i.functionName === name && i.ok).length;
+    const archived = runs('archiveConversation');
+    const elapsed = (performance.now() - started) / 1000;
+    console.log(
+      `  … ${elapsed.toFixed(0)} s: archiveConversation ${archived}/${closed} (${((archived - lastArchived) / 30).toFixed(1)}/s lately), recordStatus ${runs('recordStatus')}`,
+    );
+    lastArchived = archived;
+  }, 30_000);
+  await pipeline.discoverAndSettle(24 * 3_600_000).finally(() => clearInterval(progress));
   const seconds = (performance.now() - started) / 1000;
   const rows = await pipeline.statusRows();
   const stored = rows.filter((r) => r.status === 'archived' || r.status === 'partial').length;
