@@ -85,6 +85,8 @@ export function createLivePersonClient(
     accountId: config.accountId,
     pollMs: config.filesPollMs,
     pollAttempts: config.filesPollAttempts,
+    downloadTimeoutMs: config.filesDownloadTimeoutMs,
+    downloadAttempts: config.filesDownloadAttempts,
     sleep,
     logger,
   });

@@ -81,6 +81,8 @@ export const LivePersonEnvSchema = z
     LP_USERS_REFRESH_MINUTES: optionalText,
     LP_FILES_POLL_MS: optionalText,
     LP_FILES_POLL_ATTEMPTS: optionalText,
+    LP_FILES_DOWNLOAD_TIMEOUT_MS: optionalText,
+    LP_FILES_DOWNLOAD_ATTEMPTS: optionalText,
   })
   .transform((env, ctx) => {
     const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
@@ -134,6 +136,9 @@ export const LivePersonEnvSchema = z
     const usersRefreshMinutes = int('LP_USERS_REFRESH_MINUTES', 60, 1, 24 * 60);
     const filesPollMs = int('LP_FILES_POLL_MS', 2000, 0, 600_000);
     const filesPollAttempts = int('LP_FILES_POLL_ATTEMPTS', 90, 1, 10_000);
+    // A Bulk File Download ZIP holds up to 500 MB: its transfer may take far longer than an API answer.
+    const filesDownloadTimeoutMs = int('LP_FILES_DOWNLOAD_TIMEOUT_MS', 15 * 60_000, 1000, 3_600_000);
+    const filesDownloadAttempts = int('LP_FILES_DOWNLOAD_ATTEMPTS', 3, 1, 20);
     const allowedHosts = parseAllowedHosts(env.LP_ALLOWED_HOSTS, problem);
     const retryPausesMs = parsePauses(env.LP_RETRY_PAUSES_MS, problem);
 
@@ -166,6 +171,9 @@ export const LivePersonEnvSchema = z
       usersRefreshMs: usersRefreshMinutes * 60_000,
       filesPollMs,
       filesPollAttempts,
+      /** Time allowed for one ZIP transfer, and how many times a transfer that breaks off is started. */
+      filesDownloadTimeoutMs,
+      filesDownloadAttempts,
     };
   });
 

@@ -25,10 +25,6 @@ import type { Logger } from '../log.js';
 import { LivePersonError } from './errors.js';
 import type { HttpCore, RequestAuth, Sleep } from './http.js';
 
-/** ZIPs hold up to 500 MB: the body may take far longer than an API answer. */
-const DOWNLOAD_TIMEOUT_MS = 15 * 60_000;
-const DOWNLOAD_ATTEMPTS = 3;
-
 export const NOT_ENABLED_REASON = 'Bulk File Download is not enabled for this account';
 
 const BulkRequestSchema = z.looseObject({
@@ -91,6 +87,9 @@ export interface HostedFilesDeps {
   accountId: string;
   pollMs: number;
   pollAttempts: number;
+  /** One ZIP transfer's time limit, and how often a transfer that breaks off is started. */
+  downloadTimeoutMs: number;
+  downloadAttempts: number;
   sleep: Sleep;
   logger: Logger;
 }
@@ -241,7 +240,7 @@ export class BulkFileDownload {
         describe: `Bulk File Download archive ${n} of ${of} (conversation ${conversationId})`,
         method: 'GET',
         url,
-        timeoutMs: DOWNLOAD_TIMEOUT_MS,
+        timeoutMs: this.d.downloadTimeoutMs,
       });
       if (!res.body)
         throw new LivePersonError('LivePerson Bulk File Download archive had no body', 'files.download');
@@ -249,7 +248,7 @@ export class BulkFileDownload {
         await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(path));
         return;
       } catch (err) {
-        if (attempt >= DOWNLOAD_ATTEMPTS) {
+        if (attempt >= this.d.downloadAttempts) {
           throw new LivePersonError(
             `LivePerson Bulk File Download archive ${n} of ${of} (conversation ${conversationId}) broke off ${attempt} times: ${err instanceof Error ? err.message : String(err)}`,
             'files.download',

@@ -105,6 +105,42 @@ describe('Bulk File Download', () => {
     await files.dispose();
   });
 
+  it('gives up on a transfer that keeps breaking off after LP_FILES_DOWNLOAD_ATTEMPTS, naming the archive', async () => {
+    const zip = await zipOf({ 'big.png': randomBytes(300_000) });
+    server.route('POST', CREATE, () => ({
+      status: 201,
+      json: { requestId: 'r6', status: 'READY', downloadUrls: [`${server.origin}/zips/bad.zip`] },
+    }));
+    server.route('GET', /^\/zips\/bad\.zip$/, () => ({ body: zip, breakAfter: 1000 }));
+    const c = createLivePersonClient(
+      readLivePersonConfig(envFor(server, { LP_FILES_DOWNLOAD_ATTEMPTS: '2' })),
+      { sleep: async () => {} },
+    );
+    const files = c.hostedFiles('conv-1');
+    await expect(files(ref('/x/big.png'))).rejects.toThrow(
+      'LivePerson Bulk File Download archive 1 of 1 (conversation conv-1) broke off 2 times',
+    );
+    expect(c.callCounts()['files.download']).toBe(2);
+    await files.dispose();
+  });
+
+  it('holds a ZIP transfer to LP_FILES_DOWNLOAD_TIMEOUT_MS', async () => {
+    server.route('POST', CREATE, () => ({
+      status: 201,
+      json: { requestId: 'r7', status: 'READY', downloadUrls: [`${server.origin}/zips/slow.zip`] },
+    }));
+    server.route('GET', /^\/zips\/slow\.zip$/, () => 'hang');
+    const c = createLivePersonClient(
+      readLivePersonConfig(envFor(server, { LP_FILES_DOWNLOAD_TIMEOUT_MS: '1000', LP_MAX_ATTEMPTS: '1' })),
+      { sleep: async () => {} },
+    );
+    const files = c.hostedFiles('conv-1');
+    const started = Date.now();
+    await expect(files(ref('/x/late.png'))).rejects.toThrow(/timed out after 1000 ms/);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await files.dispose();
+  });
+
   it('a FAILED request answers missing with the request id', async () => {
     server.route('POST', CREATE, () => ({ status: 201, json: { requestId: 'r9', status: 'FAILED' } }));
     const files = client().hostedFiles('conv-1');
