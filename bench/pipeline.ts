@@ -47,6 +47,7 @@ try {
   pipeline.sandbox.resetStats();
   const started = performance.now();
   // A long run says how it goes: every 30 s, archive and status invocations so far and the recent rate.
+  const PROGRESS_EVERY_MS = 30_000;
   let lastArchived = 0;
   const progress = setInterval(() => {
     const runs = (name: string) =>
@@ -54,10 +55,10 @@ try {
     const archived = runs('archiveConversation');
     const elapsed = (performance.now() - started) / 1000;
     console.log(
-      `  … ${elapsed.toFixed(0)} s: archiveConversation ${archived}/${closed} (${((archived - lastArchived) / 30).toFixed(1)}/s lately), recordStatus ${runs('recordStatus')}`,
+      `  … ${elapsed.toFixed(0)} s: archiveConversation ${archived}/${closed} (${((archived - lastArchived) / (PROGRESS_EVERY_MS / 1000)).toFixed(1)}/s lately), recordStatus ${runs('recordStatus')}`,
     );
     lastArchived = archived;
-  }, 30_000);
+  }, PROGRESS_EVERY_MS);
   await pipeline.discoverAndSettle(24 * 3_600_000).finally(() => clearInterval(progress));
   const seconds = (performance.now() - started) / 1000;
   const rows = await pipeline.statusRows();
