@@ -104,10 +104,14 @@ export async function collectFiles(
             try {
               return await provider(job.ref);
             } catch (err) {
-              return { status: 'missing', reason: describe(err) };
+              return { status: 'missing', code: 'request-failed', reason: describe(err) };
             }
           })
-        : Promise.resolve<HostedFileContent>({ status: 'missing', reason: 'no file provider configured' }),
+        : Promise.resolve<HostedFileContent>({
+            status: 'missing',
+            code: 'no-provider',
+            reason: 'no file provider configured',
+          }),
     ),
   );
   const attachments: PlannedAttachment[] = [];

@@ -20,7 +20,12 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import yauzl from 'yauzl';
 import { z } from 'zod';
-import type { HostedFileContent, HostedFileProvider, HostedFileRef } from '../email/contract.js';
+import type {
+  HostedFileContent,
+  HostedFileProvider,
+  HostedFileRef,
+  MissingFileCode,
+} from '../email/contract.js';
 import type { Logger } from '../log.js';
 import { LivePersonError } from './errors.js';
 import type { HttpCore, RequestAuth, Sleep } from './http.js';
@@ -37,7 +42,9 @@ const BulkRequestSchema = z.looseObject({
 export type DisposableFileProvider = HostedFileProvider & { dispose(): Promise<void> };
 
 type Indexed = { zip: yauzl.ZipFile; entry: yauzl.Entry; name: string };
-type BulkResult = { kind: 'missing'; reason: string } | { kind: 'ready'; index: Map<string, Indexed> };
+type BulkResult =
+  | { kind: 'missing'; code: MissingFileCode; reason: string }
+  | { kind: 'ready'; index: Map<string, Indexed> };
 
 const CONTENT_TYPES: Record<string, string> = {
   png: 'image/png',
@@ -131,11 +138,15 @@ export class BulkFileDownload {
         throw err;
       });
       const r = await result;
-      if (r.kind === 'missing') return { status: 'missing', reason: r.reason };
+      if (r.kind === 'missing') return { status: 'missing', code: r.code, reason: r.reason };
       const wanted = basename(ref.relativePath);
       const hit = r.index.get(wanted.toLowerCase());
       if (!hit) {
-        return { status: 'missing', reason: `file ${wanted} is not in the Bulk File Download archive` };
+        return {
+          status: 'missing',
+          code: 'not-in-archive',
+          reason: `file ${wanted} is not in the Bulk File Download archive`,
+        };
       }
       const ext = hit.name.slice(hit.name.lastIndexOf('.') + 1).toLowerCase();
       return {
@@ -158,10 +169,11 @@ export class BulkFileDownload {
 
   private async request(
     conversationId: string,
-  ): Promise<{ kind: 'missing'; reason: string } | { kind: 'ready'; urls: string[] }> {
+  ): Promise<{ kind: 'missing'; code: MissingFileCode; reason: string } | { kind: 'ready'; urls: string[] }> {
     if (!this.d.bearer) {
       return {
         kind: 'missing',
+        code: 'no-credentials',
         reason: 'Bulk File Download needs OAuth 2.0 client credentials (LP_CLIENT_ID, LP_CLIENT_SECRET)',
       };
     }
@@ -178,7 +190,7 @@ export class BulkFileDownload {
     });
     if (createRes.status === 403 || createRes.status === 404) {
       await createRes.body?.cancel();
-      return { kind: 'missing', reason: NOT_ENABLED_REASON };
+      return { kind: 'missing', code: 'not-enabled', reason: NOT_ENABLED_REASON };
     }
     const parsed = BulkRequestSchema.safeParse(await createRes.json().catch(() => undefined));
     if (!parsed.success) {
@@ -211,7 +223,11 @@ export class BulkFileDownload {
       );
     }
     if (state.status === 'FAILED') {
-      return { kind: 'missing', reason: `Bulk File Download request ${state.requestId} FAILED` };
+      return {
+        kind: 'missing',
+        code: 'request-failed',
+        reason: `Bulk File Download request ${state.requestId} FAILED`,
+      };
     }
     return { kind: 'ready', urls: state.downloadUrls ?? [] };
   }

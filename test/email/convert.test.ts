@@ -23,7 +23,7 @@ const RECEIPT = Buffer.from('fake png bytes \x00\x01\x02 receipt', 'latin1');
 const provider: HostedFileProvider = async (ref: HostedFileRef) =>
   ref.relativePath.endsWith('aaaa-1111.PNG')
     ? { status: 'ok', content: Readable.from([RECEIPT]) }
-    : { status: 'missing', reason: 'HTTP 404 from file store' };
+    : { status: 'missing', code: 'not-in-archive', reason: 'HTTP 404 from file store' };
 
 function minimal(messages: unknown[], extra: Record<string, unknown> = {}) {
   return {

@@ -183,7 +183,7 @@ describe('Bulk File Download not enabled', () => {
     const client = createLivePersonClient(readLivePersonConfig({ ...off.env, ...fast }));
     const files = client.hostedFiles(off.conversations.ids()[0]!);
     const r = await files({ conversationId: 'x', messageId: 'm', relativePath: '/a/b.png' });
-    expect(r).toEqual({ status: 'missing', reason: NOT_ENABLED_REASON });
+    expect(r).toEqual({ status: 'missing', code: 'not-enabled', reason: NOT_ENABLED_REASON });
     await files.dispose();
   });
 });

@@ -75,6 +75,7 @@ describe('Bulk File Download', () => {
     expect(second.status === 'ok' && (await bytes(second.content)).equals(b)).toBe(true);
     expect(absent).toEqual({
       status: 'missing',
+      code: 'not-in-archive',
       reason: 'file nope.gif is not in the Bulk File Download archive',
     });
     await files.dispose();
@@ -146,6 +147,7 @@ describe('Bulk File Download', () => {
     const files = client().hostedFiles('conv-1');
     expect(await files(ref('/a/b.png'))).toEqual({
       status: 'missing',
+      code: 'request-failed',
       reason: 'Bulk File Download request r9 FAILED',
     });
     await files.dispose();
@@ -182,6 +184,7 @@ describe('Bulk File Download', () => {
     const files = c.hostedFiles('conv-1');
     expect(await files(ref('/a/b.png'))).toEqual({
       status: 'missing',
+      code: 'no-credentials',
       reason: 'Bulk File Download needs OAuth 2.0 client credentials (LP_CLIENT_ID, LP_CLIENT_SECRET)',
     });
     await files.dispose();
