@@ -9,10 +9,12 @@ app.setup({ enableHttpStream: true });
 
 export async function downloadLog(req: HttpRequest, ctx: InvocationContext): Promise<HttpResponseInit> {
   const logger = contextLogger(ctx);
+  const runtime = appRuntime(process.env);
   return downloadItems(
     Object.fromEntries(req.query.entries()),
-    appRuntime(process.env).statusLog(logger),
+    runtime.statusLog(logger),
     logger,
+    runtime.downloadOptions(),
   );
 }
 

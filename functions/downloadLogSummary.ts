@@ -9,10 +9,12 @@ export async function downloadLogSummary(
   ctx: InvocationContext,
 ): Promise<HttpResponseInit> {
   const logger = contextLogger(ctx);
+  const runtime = appRuntime(process.env);
   return downloadSummary(
     Object.fromEntries(req.query.entries()),
-    appRuntime(process.env).statusLog(logger),
+    runtime.statusLog(logger),
     logger,
+    runtime.downloadOptions(),
   );
 }
 

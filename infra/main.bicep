@@ -220,6 +220,18 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'FAILURE_TABLE', value: failureTable.name }
         { name: 'ARCHIVE_ADDRESS_DOMAIN', value: '' }
         { name: 'MESSAGE_ID_DOMAIN', value: '' }
+        // Mailbox delivery (lib/config.ts; on when GRAPH_TENANT_ID is set, see infra/README.md).
+        { name: 'MAILBOX_FOLDER', value: 'LivePerson Conversational Cloud DataParser' }
+        { name: 'MAILBOX_MAX_ITEM_MB', value: '150' }
+        { name: 'DELIVER_TO_CONSUMERS', value: 'false' }
+        { name: 'TENANT_DOMAINS', value: '' }
+        { name: 'FALLBACK_MAILBOX', value: '' }
+        { name: 'MAILBOX_MAPPING_BLOB', value: '' }
+        { name: 'MAILBOX_RESOLVE_CACHE_HOURS', value: '24' }
+        { name: 'MAILBOX_RESOLVE_NEGATIVE_MINUTES', value: '60' }
+        { name: 'DELIVERY_QUEUE', value: 'mailbox-deliveries' }
+        { name: 'DELIVERY_PLAN_QUEUE', value: 'mailbox-plans' }
+        { name: 'MAILBOX_TABLE', value: 'mailboxcache' }
         // LivePerson (lib/liveperson/config.ts). Secrets are Key Vault references, resolved by the platform.
         { name: 'LP_ACCOUNT_ID', value: lpAccountId }
         { name: 'LP_APP_KEY', value: '@Microsoft.KeyVault(SecretUri=${kvRef}/lp-app-key/)' }

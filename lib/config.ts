@@ -103,6 +103,70 @@ export const AppSettingsSchema = z.object({
   MESSAGE_ID_DOMAIN: optionalText,
   /** How many conversations discovery enqueues in parallel. */
   DISCOVERY_ENQUEUE_CONCURRENCY: positiveInt('DISCOVERY_ENQUEUE_CONCURRENCY', 16, 256),
+
+  // Mailbox delivery (on when GRAPH_TENANT_ID is set; lib/graph/config.ts reads the GRAPH_* settings).
+  /** The Inbox subfolder items are imported into (Microsoft's name for the DataParser connector's folder). */
+  MAILBOX_FOLDER: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : 'LivePerson Conversational Cloud DataParser'))
+    .pipe(
+      z
+        .string()
+        .max(255, 'must be at most 255 characters')
+        .regex(/^[^\\/]+$/, 'must not contain / or \\'),
+    ),
+  /** The largest item a mailbox receives, in MB; files beyond it are named in the mailbox copy instead. */
+  MAILBOX_MAX_ITEM_MB: positiveInt('MAILBOX_MAX_ITEM_MB', 150, 150),
+  /** Consumers are outside the tenant: their copies are off unless this is true. */
+  DELIVER_TO_CONSUMERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = v?.trim().toLowerCase() ?? '';
+      if (t === '' || t === 'false' || t === '0' || t === 'no') return false;
+      if (t === 'true' || t === '1' || t === 'yes') return true;
+      ctx.addIssue({ code: 'custom', message: 'DELIVER_TO_CONSUMERS must be true or false' });
+      return z.NEVER;
+    }),
+  /** Comma list of the tenant's mail domains; empty = any domain the tenant resolves. */
+  TENANT_DOMAINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const domains = (v ?? '')
+        .split(',')
+        .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
+        .filter(Boolean);
+      for (const d of domains)
+        if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(d)) {
+          ctx.addIssue({ code: 'custom', message: `TENANT_DOMAINS entry '${d}' is not a domain name` });
+          return z.NEVER;
+        }
+      return domains;
+    }),
+  /** Receives items none of whose participants has a mailbox (unset: such items are logged `unmapped`). */
+  FALLBACK_MAILBOX: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim().toLowerCase() : undefined))
+    .pipe(z.email('must be an e-mail address').optional()),
+  /** `container/path.csv` in the app's storage: LivePerson id, login or e-mail → Microsoft 365 address. */
+  MAILBOX_MAPPING_BLOB: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : undefined))
+    .pipe(
+      z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}\/.+$/, 'must be container/path')
+        .optional(),
+    ),
+  MAILBOX_RESOLVE_CACHE_HOURS: positiveInt('MAILBOX_RESOLVE_CACHE_HOURS', 24, 24 * 30),
+  MAILBOX_RESOLVE_NEGATIVE_MINUTES: positiveInt('MAILBOX_RESOLVE_NEGATIVE_MINUTES', 60, 24 * 60),
+  DELIVERY_QUEUE: azureName('mailbox-deliveries'),
+  DELIVERY_PLAN_QUEUE: azureName('mailbox-plans'),
+  MAILBOX_TABLE: tableName('mailboxcache'),
 });
 
 export type AppSettings = z.infer<typeof AppSettingsSchema>;

@@ -18,6 +18,7 @@ import {
 import { discoverConversations } from '../discovery/discover.js';
 import { WatermarkStore } from '../discovery/watermark-store.js';
 import { ConversionError, convertConversation } from '../email/convert.js';
+import { type GraphConfig, readGraphConfig } from '../graph/config.js';
 import { type ArchiverLivePersonClient, createLivePersonClient } from '../liveperson/client.js';
 import { type LivePersonConfig, readLivePersonConfig } from '../liveperson/config.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,10 @@ import {
   resolveStorageConnection,
   type StorageClients,
 } from '../storage/connection.js';
+import { createDeliveryRuntime, type DeliveryRuntime } from './delivery-runtime.js';
+
+/** The storage connection the archive container is reached through (falls back to AzureWebJobsStorage). */
+export const ARCHIVE_CONNECTION = 'ArchiveStorage';
 
 export interface RuntimeOptions {
   /** Clock for discovery windows (tests and the sandbox move it). */
@@ -51,13 +56,29 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     const lpProblems = (err as { problems?: unknown }).problems;
     problems.push(...(Array.isArray(lpProblems) ? lpProblems.map(String) : [(err as Error).message]));
   }
+  let graphConfig: GraphConfig | undefined;
+  try {
+    graphConfig = readGraphConfig(env);
+  } catch (err) {
+    const graphProblems = (err as { problems?: unknown }).problems;
+    problems.push(...(Array.isArray(graphProblems) ? graphProblems.map(String) : [(err as Error).message]));
+  }
   let storage: StorageClients | undefined;
+  let archiveStorage: StorageClients | undefined;
   try {
     storage = createStorageClients(resolveStorageConnection(env, 'AzureWebJobsStorage'));
+    // The archive may live in its own account (ArchiveStorage, identity-based in Azure): write-once, no delete.
+    const ownArchive = Object.keys(env).some(
+      (k) => k === ARCHIVE_CONNECTION || k.startsWith(`${ARCHIVE_CONNECTION}__`),
+    );
+    archiveStorage = ownArchive
+      ? createStorageClients(resolveStorageConnection(env, ARCHIVE_CONNECTION))
+      : storage;
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (problems.length || !settings || !lpConfig || !storage) throw new ConfigError(problems);
+  if (problems.length || !settings || !lpConfig || !storage || !archiveStorage)
+    throw new ConfigError(problems);
   const s = settings;
   const now = opts.now ?? Date.now;
   const lp: ArchiverLivePersonClient = createLivePersonClient(lpConfig, {
@@ -65,14 +86,36 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
-  const container = storage.blobs.getContainerClient(s.ARCHIVE_CONTAINER);
+  const container = archiveStorage.blobs.getContainerClient(s.ARCHIVE_CONTAINER);
   const queue = storage.queues.getQueueClient(s.ARCHIVE_QUEUE);
   const watermarks = new WatermarkStore(storage.table(s.WATERMARK_TABLE));
   const failures = new FailureMemory(storage.table(s.FAILURE_TABLE));
   const statusLogFor = (logger: Logger) => new StatusLog(storage.table(s.STATUS_TABLE), logger);
   let containerReady: Promise<unknown> | undefined;
   let queueReady: Promise<unknown> | undefined;
-  const ensureContainer = () => (containerReady ??= container.createIfNotExists());
+  // The archive container is the template's in Azure, and the app may not be allowed to create containers
+  // there (write-once role): a refusal means it is managed elsewhere, not an error.
+  const ensureContainer = () =>
+    (containerReady ??= container.createIfNotExists().catch((err: unknown) => {
+      if ((err as { statusCode?: number }).statusCode !== 403) {
+        containerReady = undefined;
+        throw err;
+      }
+    }));
+  const stg = storage;
+  const delivery: DeliveryRuntime | undefined = graphConfig
+    ? createDeliveryRuntime({
+        settings: s,
+        graph: graphConfig,
+        archive: container,
+        blobContainer: (name) => stg.blobs.getContainerClient(name),
+        queue: (name) => stg.queues.getQueueClient(name),
+        table: (name) => stg.table(name),
+        statusTable: stg.table(s.STATUS_TABLE),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+        now,
+      })
+    : undefined;
   const ensureQueue = () => (queueReady ??= queue.createIfNotExists());
 
   return {
@@ -119,9 +162,15 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
       );
     },
 
+    /** Records an archived item's status row, then (when delivery is on) hands it to delivery planning. */
     async recordBlob(blobName: string, logger: Logger) {
-      return recordArchivedBlob(container, blobName, statusLogFor(logger), logger);
+      const outcome = await recordArchivedBlob(container, blobName, statusLogFor(logger), logger);
+      if (outcome.recorded && delivery) await delivery.enqueuePlan(blobName, outcome.traceparent);
+      return outcome;
     },
+
+    /** Mailbox delivery, undefined when no Graph tenant is configured. */
+    delivery,
 
     async recordPoison(body: unknown, logger: Logger) {
       let msg: ArchiveMessage;
@@ -147,6 +196,11 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     },
 
     statusLog: statusLogFor,
+
+    /** What the log downloads need to know about the app (delivery on, today's date). */
+    downloadOptions() {
+      return { deliveryEnabled: delivery !== undefined, today: new Date(now()).toISOString().slice(0, 10) };
+    },
   };
 }
 

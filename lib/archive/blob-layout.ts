@@ -17,7 +17,7 @@ export function startDay(startTime: Date | number): string {
   return new Date(startTime).toISOString().slice(0, 10);
 }
 
-const ascii = (s: string) => encodeURIComponent(s);
+const ascii = (s: string) => encodeURIComponent((s as string & { toWellFormed(): string }).toWellFormed());
 const unascii = (s: string | undefined) => {
   if (s === undefined) return undefined;
   try {
@@ -27,14 +27,65 @@ const unascii = (s: string | undefined) => {
   }
 };
 
-// Azure allows 8 KiB of metadata in total; addresses are capped well below it and the .json beside the
-// .eml holds the full list.
-const ADDRESS_BUDGET = 4096;
+// Azure allows 8 KiB of metadata in total; addresses and delivery candidates are capped well below it
+// (the .json beside the .eml holds the full record). A conversation with more participants than fit is
+// flagged `candidatesoverflow`, and delivery then reads the item's participants sidecar.
+const ADDRESS_BUDGET = 1500;
+const CANDIDATE_BUDGET = 5000;
+
+/** Percent-encoding that cannot throw on lone surrogates (they become U+FFFD first). */
+const pct = (s: string) => encodeURIComponent((s as string & { toWellFormed(): string }).toWellFormed());
+
+/** `role:id:login:address`, each field percent-encoded (so `:` and `,` never clash). */
+export function encodeCandidate(c: DeliveryCandidate): string {
+  return [c.role, c.id, c.loginName ?? '', c.address ?? ''].map(pct).join(':');
+}
+
+export function decodeCandidate(s: string): DeliveryCandidate | undefined {
+  const f = s.split(':').map((x) => unascii(x) ?? x);
+  if (f.length !== 4 || !f[0]) return undefined;
+  return {
+    role: f[0],
+    id: f[1] ?? '',
+    ...(f[2] ? { loginName: f[2] } : {}),
+    ...(f[3] ? { address: f[3] } : {}),
+  };
+}
+
+/** The participants worth considering for delivery: anyone with a real address or a LivePerson login. */
+export function deliveryCandidates(f: Pick<ItemFacts, 'participants'>): DeliveryCandidate[] {
+  return (f.participants ?? [])
+    .filter((p) => !p.synthetic || p.role !== 'CONSUMER')
+    .map((p) => ({
+      role: p.role,
+      id: p.id,
+      ...(p.loginName ? { loginName: p.loginName } : {}),
+      ...(p.synthetic ? {} : { address: p.address }),
+    }));
+}
+
+/** A participant as delivery needs it: who they are at LivePerson and their real address, if any. */
+export const DeliveryCandidateSchema = z.object({
+  id: z.string(),
+  /** CONSUMER, AGENT, MANAGER, BOT, … */
+  role: z.string(),
+  loginName: z.string().optional(),
+  /** The participant's real address (absent for synthetic ones). */
+  address: z.string().optional(),
+});
+export type DeliveryCandidate = z.infer<typeof DeliveryCandidateSchema>;
 
 export interface ItemFacts {
   conversationId: string;
   accountId: string;
   version: string;
+  /** The item's storage identity (version, or version + partial suffix); defaults to the version. */
+  itemKey?: string | undefined;
+  /** W3C trace context carried from discovery (telemetry). */
+  traceparent?: string | undefined;
+  participants?:
+    | { id: string; role: string; loginName?: string | undefined; address: string; synthetic: boolean }[]
+    | undefined;
   messageId: string;
   status: 'OPEN' | 'CLOSE';
   startTime: Date;
@@ -55,8 +106,23 @@ export function toBlobMetadata(f: ItemFacts): Record<string, string> {
     }
     addresses = next;
   }
+  let candidates = '';
+  let overflow = false;
+  for (const c of deliveryCandidates(f)) {
+    const e = encodeCandidate(c);
+    const next = candidates ? `${candidates},${e}` : e;
+    if (next.length > CANDIDATE_BUDGET) {
+      overflow = true;
+      break;
+    }
+    candidates = next;
+  }
   return {
     conversationid: ascii(f.conversationId),
+    itemkey: f.itemKey ?? f.version,
+    ...(f.traceparent && /^[0-9a-f-]{55}$/.test(f.traceparent) ? { traceparent: f.traceparent } : {}),
+    candidates,
+    ...(overflow ? { candidatesoverflow: 'true' } : {}),
     accountid: ascii(f.accountId),
     version: f.version,
     messageid: ascii(f.messageId),
@@ -83,6 +149,20 @@ export const ArchivedBlobMetadataSchema = z
       .transform((s) => unascii(s) ?? s),
     accountid: z.string().optional().transform(unascii),
     version: z.string().min(1),
+    itemkey: z.string().optional(),
+    traceparent: z.string().optional(),
+    candidates: z
+      .string()
+      .optional()
+      .transform((s) =>
+        s
+          ? s.split(',').flatMap((e) => {
+              const c = decodeCandidate(e);
+              return c ? [c] : [];
+            })
+          : [],
+      ),
+    candidatesoverflow: z.string().optional(),
     messageid: z.string().optional().transform(unascii),
     conversationstatus: z.enum(['OPEN', 'CLOSE']).optional(),
     starttime: z.iso.datetime(),

@@ -1,6 +1,8 @@
 /**
  * The two log downloads as plain request → response logic (the HTTP functions only adapt it):
- * per-item rows (CSV/JSON/NDJSON) and the per-day summary, both streamed from the paged table query.
+ * per-(item, mailbox) rows (CSV/JSON/NDJSON) and the per-day summary, both streamed from the paged table
+ * query. A storage failure midway ends the body visibly (an error row/line, then an aborted response):
+ * never a truncated log that looks complete, never an unhandled error in the worker.
  */
 import { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -10,19 +12,26 @@ import {
   jsonArray,
   LOG_COLUMNS,
   LogQuerySchema,
-  mapRows,
+  logRecords,
   ndjson,
   SUMMARY_COLUMNS,
   SummaryQuerySchema,
   summarize,
-  toLogRecord,
 } from './log-export.js';
+import { joinedItems } from './log-rows.js';
 import type { StatusLog } from './status-log.js';
 
 export interface LogResponse {
   status: number;
   headers: Record<string, string>;
   body: Readable | string;
+}
+
+export interface DownloadOptions {
+  /** Whether mailbox delivery is configured (what an item without delivery rows is waiting for). */
+  deliveryEnabled: boolean;
+  /** Today (UTC, yyyy-mm-dd): the summary lists no later day. */
+  today: string;
 }
 
 const badRequest = (message: string): LogResponse => ({
@@ -33,53 +42,90 @@ const badRequest = (message: string): LogResponse => ({
 
 const attachment = (name: string) => `attachment; filename="${name}"`;
 
-export function downloadItems(query: Record<string, string>, log: StatusLog, logger: Logger): LogResponse {
+/** Wraps an async text generator so its failure is logged and aborts the stream (never thrown unhandled). */
+function streamed(gen: AsyncIterable<string>, logger: Logger, what: string): Readable {
+  const r = Readable.from(gen);
+  r.on('error', (err) => logger.error(`${what}: download aborted`, { error: (err as Error).message }));
+  return r;
+}
+
+function items(log: StatusLog, from: string, to: string, logger: Logger) {
+  return joinedItems(log.entities(from, to), (e, field) =>
+    logger.warn('status row unreadable, left out of the log', {
+      partitionKey: e.partitionKey,
+      rowKey: e.rowKey,
+      field,
+    }),
+  );
+}
+
+export function downloadItems(
+  query: Record<string, string>,
+  log: StatusLog,
+  logger: Logger,
+  opts: DownloadOptions,
+): LogResponse {
   const parsed = LogQuerySchema.safeParse(query);
   if (!parsed.success) return badRequest(describeQueryError(parsed.error));
   const q = parsed.data;
   logger.info('status log download', { from: q.from, to: q.to, status: q.status, format: q.format });
-  const records = mapRows(log.range(q.from, q.to, q.status), toLogRecord);
+  const records = logRecords(items(log, q.from, q.to, logger), {
+    deliveryEnabled: opts.deliveryEnabled,
+    status: q.status,
+    deliveryStatus: q.deliveryStatus,
+  });
   const base = `liveperson-archive-log_${q.from}_${q.to}`;
-  if (q.format === 'csv')
+  if (q.format === 'csv') {
+    const body = csvStream(records, LOG_COLUMNS);
+    body.on('error', (err) => logger.error('status log download aborted', { error: err.message }));
     return {
       status: 200,
       headers: {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': attachment(`${base}.csv`),
       },
-      body: csvStream(records, LOG_COLUMNS),
+      body,
     };
+  }
   if (q.format === 'ndjson')
     return {
       status: 200,
       headers: { 'content-type': 'application/x-ndjson' },
-      body: Readable.from(ndjson(records)),
+      body: streamed(ndjson(records), logger, 'status log download'),
     };
   return {
     status: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: Readable.from(jsonArray(records)),
+    body: streamed(jsonArray(records), logger, 'status log download'),
   };
 }
 
-export function downloadSummary(query: Record<string, string>, log: StatusLog, logger: Logger): LogResponse {
+export function downloadSummary(
+  query: Record<string, string>,
+  log: StatusLog,
+  logger: Logger,
+  opts: DownloadOptions,
+): LogResponse {
   const parsed = SummaryQuerySchema.safeParse(query);
   if (!parsed.success) return badRequest(describeQueryError(parsed.error));
   const q = parsed.data;
   logger.info('status log summary', { from: q.from, to: q.to, format: q.format });
-  const days = summarize(log.range(q.from, q.to), { from: q.from, to: q.to });
-  if (q.format === 'csv')
+  const days = summarize(items(log, q.from, q.to, logger), { from: q.from, to: q.to, today: opts.today });
+  if (q.format === 'csv') {
+    const body = csvStream(days, SUMMARY_COLUMNS);
+    body.on('error', (err) => logger.error('status log summary aborted', { error: err.message }));
     return {
       status: 200,
       headers: {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': attachment(`liveperson-archive-summary_${q.from}_${q.to}.csv`),
       },
-      body: csvStream(days, SUMMARY_COLUMNS),
+      body,
     };
+  }
   return {
     status: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: Readable.from(jsonArray(days)),
+    body: streamed(jsonArray(days), logger, 'status log summary'),
   };
 }

@@ -2,45 +2,52 @@
  * The downloadable log: one row per item as CSV (Excel-safe) or JSON/NDJSON, and a per-day summary with
  * the columns Microsoft's connector log uses. Everything streams from the paged table query.
  */
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
-import type { StatusRow } from './status-row.js';
-import { ITEM_STATUSES } from './status-row.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from './delivery-row.js';
+import { deliveryViews, type JoinedItem } from './log-rows.js';
+import { ITEM_STATUSES, type ItemStatus, type StatusRow } from './status-row.js';
 
 const day = z.iso.date({ message: 'must be a date as yyyy-mm-dd' });
-const statusList = z
-  .string()
-  .optional()
-  .transform((s, ctx) => {
-    if (!s) return undefined;
-    const parts = s.split(',').map((p) => p.trim().toLowerCase());
-    const bad = parts.filter((p) => !(ITEM_STATUSES as readonly string[]).includes(p));
-    if (bad.length) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `unknown status ${bad.join(', ')}; use ${ITEM_STATUSES.join(', ')}`,
-      });
-      return z.NEVER;
-    }
-    return parts as (typeof ITEM_STATUSES)[number][];
-  });
+const enumList = <T extends string>(name: string, allowed: readonly T[]) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      const parts = s.split(',').map((p) => p.trim().toLowerCase());
+      const bad = parts.filter((p) => !(allowed as readonly string[]).includes(p));
+      if (bad.length) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown ${name} ${bad.join(', ')}; use ${allowed.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return parts as T[];
+    });
 
 const MAX_RANGE_DAYS = 400;
 type Range = { from: string; to: string };
+/** Range checks only once both dates are valid, so a bad date gets exactly one, precise error. */
 const rangeChecks = <S extends z.ZodType<Range>>(schema: S) =>
-  schema
-    .refine((q) => q.from <= q.to, { message: 'must not be after "to"', path: ['from'] })
-    .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 <= MAX_RANGE_DAYS, {
-      message: `range may span at most ${MAX_RANGE_DAYS} days`,
-      path: ['to'],
-    });
+  schema.superRefine((q, ctx) => {
+    if (q.from > q.to) ctx.addIssue({ code: 'custom', message: 'must not be after "to"', path: ['from'] });
+    else if ((Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 > MAX_RANGE_DAYS)
+      ctx.addIssue({
+        code: 'custom',
+        message: `range may span at most ${MAX_RANGE_DAYS} days`,
+        path: ['to'],
+      });
+  });
 
 export const LogQuerySchema = rangeChecks(
   z.object({
     from: day,
     to: day,
-    status: statusList,
+    status: enumList('status', ITEM_STATUSES),
+    deliveryStatus: enumList('deliveryStatus', DELIVERY_STATUSES),
     format: z.enum(['csv', 'json', 'ndjson']).default('csv'),
   }),
 );
@@ -60,6 +67,11 @@ export const LOG_COLUMNS = [
   'version',
   'status',
   'reason',
+  'mailbox',
+  'deliveryStatus',
+  'deliveryTime',
+  'deliveryReason',
+  'deliveryAttempts',
   'conversationStart',
   'conversationEnd',
   'conversationStatus',
@@ -79,6 +91,7 @@ export const LOG_COLUMNS = [
 
 export type LogRecord = Record<(typeof LOG_COLUMNS)[number], string | number>;
 
+/** The item's own columns, shared by each of its (item, mailbox) rows. */
 export function toLogRecord(row: StatusRow): LogRecord {
   return {
     day: row.partitionKey,
@@ -86,6 +99,11 @@ export function toLogRecord(row: StatusRow): LogRecord {
     version: row.version,
     status: row.status,
     reason: row.reason ?? '',
+    mailbox: '',
+    deliveryStatus: '',
+    deliveryTime: '',
+    deliveryReason: '',
+    deliveryAttempts: '',
     conversationStart: row.conversationStart ?? '',
     conversationEnd: row.conversationEnd ?? '',
     conversationStatus: row.conversationStatus ?? '',
@@ -104,6 +122,32 @@ export function toLogRecord(row: StatusRow): LogRecord {
   };
 }
 
+/** One log row per (item, mailbox), filtered by item and delivery status. */
+export async function* logRecords(
+  items: AsyncIterable<JoinedItem>,
+  opts: {
+    deliveryEnabled: boolean;
+    status?: ItemStatus[] | undefined;
+    deliveryStatus?: DeliveryStatus[] | undefined;
+  },
+): AsyncGenerator<LogRecord> {
+  for await (const j of items) {
+    if (opts.status && !opts.status.includes(j.item.status)) continue;
+    const base = toLogRecord(j.item);
+    for (const d of deliveryViews(j, opts.deliveryEnabled)) {
+      if (opts.deliveryStatus && !opts.deliveryStatus.includes(d.deliveryStatus)) continue;
+      yield {
+        ...base,
+        mailbox: d.mailbox,
+        deliveryStatus: d.deliveryStatus,
+        deliveryTime: d.deliveryTime,
+        deliveryReason: d.deliveryReason,
+        deliveryAttempts: d.attempts,
+      };
+    }
+  }
+}
+
 /**
  * Spreadsheet formula injection guard (OWASP "CSV injection"): a cell starting with = + - @ tab or CR is
  * read as a formula by Excel; a leading apostrophe makes it text. Numbers are left alone.
@@ -112,6 +156,11 @@ export function excelSafe(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
+/**
+ * A CSV of `rows`, streamed. If reading the rows fails midway (storage unreachable), the CSV ends with a
+ * row `#ERROR,<what happened>` and the stream is destroyed with the error, so the HTTP response is
+ * aborted instead of looking complete: a client can always tell a complete log from a broken one.
+ */
 export function csvStream(
   rows: AsyncIterable<Record<string, string | number>>,
   columns: readonly string[],
@@ -123,15 +172,37 @@ export function csvStream(
     record_delimiter: 'windows',
     bom: true,
   });
-  Readable.from(rows).pipe(csv);
-  return csv;
+  const out = new PassThrough();
+  csv.on('data', (c) => out.write(c));
+  csv.on('end', () => out.end());
+  csv.on('error', (err) => out.destroy(err));
+  (async () => {
+    try {
+      for await (const r of rows) {
+        if (out.destroyed) return;
+        if (!csv.write(r)) await new Promise((resolve) => csv.once('drain', resolve));
+      }
+      csv.end();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      out.write(`#ERROR,${JSON.stringify(`log incomplete: ${message}`)}\r\n`);
+      out.destroy(err instanceof Error ? err : new Error(message));
+    }
+  })();
+  return out;
 }
 
+/** NDJSON; a failure midway ends it with an `{"error": …}` line before the stream is aborted. */
 export async function* ndjson(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
-  for await (const r of rows) yield `${JSON.stringify(r)}\n`;
+  try {
+    for await (const r of rows) yield `${JSON.stringify(r)}\n`;
+  } catch (err) {
+    yield `${JSON.stringify({ error: `log incomplete: ${err instanceof Error ? err.message : String(err)}` })}\n`;
+    throw err;
+  }
 }
 
-/** A JSON array streamed element by element. */
+/** A JSON array streamed element by element; a failure midway aborts it (the JSON is then invalid). */
 export async function* jsonArray(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
   let first = true;
   yield '[';
@@ -151,40 +222,58 @@ export const SUMMARY_COLUMNS = [
   'itemsFoundAtSource',
   'itemsArchived',
   'itemsPartiallyArchived',
-  'itemsSkippedDuplicates',
   'itemsFailed',
+  'itemsSkippedDuplicates',
+  'itemsAvailableForImport',
+  'itemsImported',
+  'itemsPartiallyImported',
+  'itemsImportSkipped',
+  'itemsImportFailed',
+  'itemsImportPending',
 ] as const;
 export type DaySummary = { day: string } & Record<Exclude<(typeof SUMMARY_COLUMNS)[number], 'day'>, number>;
 
 /**
- * Per conversation-start day. "Found at source" counts every hand-over of a conversation version to the
- * archive step that reached an outcome: each stored item (archived or partial), each redelivery or
- * rediscovery of an already stored version (skipped as duplicate), and each failed conversation. So, as in
- * Microsoft's connector log, found = archived + partial + skipped + failed. Rows arrive in day order
- * (PartitionKey order), so one day is held at a time.
+ * Per conversation-start day, in the terms of Microsoft's connector log:
+ * - found at source = archived + partially archived + failed: each conversation version once. A version
+ *   handed over again (queue redelivery, overlapping discovery) is counted in "skipped as duplicates",
+ *   not found again.
+ * - available for import (the fan-out: one per item and mailbox, unmapped items once) = imported +
+ *   partially imported (files left out) + skipped (already in the mailbox) + failed (unmapped included);
+ *   deliveries still under way are "pending", outside that sum.
+ * Rows arrive in day order, so one day is held at a time; with a range, days without items are listed
+ * too (zeros, as Microsoft's log lists "No items ingested"), up to `today` at the latest.
  */
 export async function* summarize(
-  rows: AsyncIterable<StatusRow>,
-  range?: { from: string; to: string },
+  items: AsyncIterable<JoinedItem>,
+  range?: { from: string; to: string; today?: string },
 ): AsyncGenerator<DaySummary> {
   const empty = (day: string): DaySummary => ({
     day,
     itemsFoundAtSource: 0,
     itemsArchived: 0,
     itemsPartiallyArchived: 0,
-    itemsSkippedDuplicates: 0,
     itemsFailed: 0,
+    itemsSkippedDuplicates: 0,
+    itemsAvailableForImport: 0,
+    itemsImported: 0,
+    itemsPartiallyImported: 0,
+    itemsImportSkipped: 0,
+    itemsImportFailed: 0,
+    itemsImportPending: 0,
   });
-  // With a range, days without items are listed too (zeros), as Microsoft's log lists "No items ingested".
+  const last = range ? (range.today && range.today < range.to ? range.today : range.to) : undefined;
   let next = range?.from;
   const gapsBefore = function* (day: string | undefined) {
-    while (next !== undefined && (day === undefined || next < day) && range && next <= range.to) {
+    while (next !== undefined && last !== undefined && (day === undefined || next < day) && next <= last) {
       yield empty(next);
       next = nextDay(next);
     }
   };
   let current: DaySummary | undefined;
-  for await (const row of rows) {
+  for await (const j of items) {
+    const row = j.item;
+    if (last !== undefined && row.partitionKey > last) continue;
     if (!current || current.day !== row.partitionKey) {
       if (current) yield current;
       yield* gapsBefore(row.partitionKey);
@@ -195,10 +284,19 @@ export async function* summarize(
     if (row.status === 'archived') c.itemsArchived++;
     else if (row.status === 'partial') c.itemsPartiallyArchived++;
     else if (row.status === 'failed') c.itemsFailed++;
-    else if (row.status === 'skipped') c.itemsSkippedDuplicates++;
     c.itemsSkippedDuplicates += row.duplicatesSkipped ?? 0;
-    c.itemsFoundAtSource =
-      c.itemsArchived + c.itemsPartiallyArchived + c.itemsSkippedDuplicates + c.itemsFailed;
+    c.itemsFoundAtSource = c.itemsArchived + c.itemsPartiallyArchived + c.itemsFailed;
+    if (row.status === 'failed') continue;
+    for (const d of j.deliveries) {
+      if (d.deliveryStatus === 'pending') c.itemsImportPending++;
+      else if (d.deliveryStatus === 'delivered' && (d.omitted ?? 0) > 0) c.itemsPartiallyImported++;
+      else if (d.deliveryStatus === 'delivered') c.itemsImported++;
+      else if (d.deliveryStatus === 'duplicate') c.itemsImportSkipped++;
+      else c.itemsImportFailed++; // failed, unmapped
+    }
+    if (j.deliveries.length === 0) c.itemsImportPending++;
+    c.itemsAvailableForImport =
+      c.itemsImported + c.itemsPartiallyImported + c.itemsImportSkipped + c.itemsImportFailed;
   }
   if (current) yield current;
   yield* gapsBefore(undefined);

@@ -8,7 +8,13 @@ import type { Logger } from '../log.js';
 import type { StatusLog } from './status-log.js';
 
 export type RecordOutcome =
-  | { recorded: true; status: 'archived' | 'partial'; conversationId: string; version: string }
+  | {
+      recorded: true;
+      status: 'archived' | 'partial';
+      conversationId: string;
+      version: string;
+      traceparent?: string | undefined;
+    }
   | { recorded: false; reason: string };
 
 export async function recordArchivedBlob(
@@ -31,7 +37,8 @@ export async function recordArchivedBlob(
   await log.recordArchived({
     day: startDay(Date.parse(m.starttime)),
     conversationId: m.conversationid,
-    version: m.version,
+    // A partial item and its later complete version share the content version: the item key tells them apart.
+    version: m.itemkey ?? m.version,
     accountId: m.accountid,
     status,
     reason: m.partialreasons.join('; '),
@@ -50,10 +57,16 @@ export async function recordArchivedBlob(
       participants: m.participants,
     },
   });
-  logger.info('item recorded in status log', {
+  logger.debug('item recorded in status log', {
     conversationId: m.conversationid,
     version: m.version,
     status,
   });
-  return { recorded: true, status, conversationId: m.conversationid, version: m.version };
+  return {
+    recorded: true,
+    status,
+    conversationId: m.conversationid,
+    version: m.version,
+    traceparent: m.traceparent,
+  };
 }

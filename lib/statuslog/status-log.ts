@@ -4,6 +4,7 @@
  */
 import { odata, RestError, type TableClient } from '@azure/data-tables';
 import type { Logger } from '../log.js';
+import { type DeliveryRow, DeliveryRowSchema, deliveryRowKey, type ItemRef } from './delivery-row.js';
 import { FAILED_VERSION, type ItemStatus, rowKey, type StatusRow, StatusRowSchema } from './status-row.js';
 
 export interface ArchivedItem {
@@ -166,6 +167,16 @@ export class StatusLog {
     }
   }
 
+  /**
+   * Every entity of days `from`..`to` as stored (item, failure and delivery rows), in day and RowKey
+   * order, paged by the service: the log download joins them (lib/statuslog/log-rows.ts).
+   */
+  async *entities(from: string, to: string): AsyncGenerator<Record<string, unknown>> {
+    await this.ensure();
+    const filter = odata`PartitionKey ge ${from} and PartitionKey le ${to}`;
+    yield* this.table.listEntities({ queryOptions: { filter } });
+  }
+
   private async *rows(filter: string): AsyncGenerator<StatusRow> {
     await this.ensure();
     for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
@@ -184,6 +195,177 @@ export class StatusLog {
         rowKey: entity.rowKey,
         field,
       });
+    }
+  }
+}
+
+/**
+ * Delivery rows: one per (item, mailbox). Each row is written only by that delivery's own messages, so
+ * concurrent deliveries of one item never overwrite each other.
+ */
+export class DeliveryLog {
+  private ensured?: Promise<unknown>;
+  constructor(
+    private readonly table: TableClient,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private ensure() {
+    this.ensured ??= this.table.createTable();
+    return this.ensured;
+  }
+
+  private base(item: ItemRef, mailbox: string | undefined) {
+    return {
+      partitionKey: item.day,
+      rowKey: deliveryRowKey(item, mailbox),
+      kind: 'delivery' as const,
+      conversationId: item.conversationId,
+      itemKey: item.itemKey,
+      mailbox: mailbox ?? '',
+    };
+  }
+
+  async get(item: ItemRef, mailbox: string | undefined): Promise<DeliveryRow | undefined> {
+    await this.ensure();
+    try {
+      const e = await this.table.getEntity(item.day, deliveryRowKey(item, mailbox));
+      const parsed = DeliveryRowSchema.safeParse(e);
+      return parsed.success ? parsed.data : undefined;
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A planned delivery: created `pending` unless a row exists already (a re-plan never resets one). */
+  async planned(item: ItemRef, mailbox: string, mappedBy: string): Promise<'created' | 'exists'> {
+    await this.ensure();
+    try {
+      await this.table.createEntity({
+        ...this.base(item, mailbox),
+        deliveryStatus: 'pending',
+        deliveryTime: this.now().toISOString(),
+        deliveryReason: '',
+        mappedBy,
+        attempts: 0,
+      });
+      return 'created';
+    } catch (err) {
+      if (isStatus(err, 409)) return 'exists';
+      throw err;
+    }
+  }
+
+  async unmapped(item: ItemRef, reason: string): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        ...this.base(item, undefined),
+        deliveryStatus: 'unmapped',
+        deliveryTime: this.now().toISOString(),
+        deliveryReason: reason.slice(0, 4000),
+        attempts: 1,
+      },
+      'Merge',
+    );
+  }
+
+  /** Planning failed for good: the item gets one `failed` delivery row without a mailbox. */
+  async planFailed(item: ItemRef, reason: string): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        ...this.base(item, undefined),
+        deliveryStatus: 'failed',
+        deliveryTime: this.now().toISOString(),
+        deliveryReason: reason.slice(0, 4000),
+        attempts: 1,
+      },
+      'Merge',
+    );
+  }
+
+  /** Recorded before the first create call of a delivery attempt. */
+  async attemptStarted(item: ItemRef, mailbox: string, attempt: number): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      { ...this.base(item, mailbox), createAttemptedAt: this.now().toISOString(), attempts: attempt },
+      'Merge',
+    );
+  }
+
+  async finished(
+    item: ItemRef,
+    mailbox: string,
+    outcome: {
+      status: 'delivered' | 'duplicate';
+      reason: string;
+      graphMessageIds: string[];
+      parts: number;
+      omitted: number;
+      attempts: number;
+    },
+  ): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        ...this.base(item, mailbox),
+        deliveryStatus: outcome.status,
+        deliveryTime: this.now().toISOString(),
+        deliveryReason: outcome.reason.slice(0, 4000),
+        graphMessageIds: outcome.graphMessageIds.join(' ').slice(0, 8000),
+        parts: outcome.parts,
+        omitted: outcome.omitted,
+        attempts: outcome.attempts,
+        lastError: '',
+      },
+      'Merge',
+    );
+  }
+
+  /** A failed attempt: the row stays pending with the error, or (final) becomes `failed`. */
+  async failedAttempt(
+    item: ItemRef,
+    mailbox: string,
+    reason: string,
+    attempts: number,
+    final: boolean,
+  ): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        ...this.base(item, mailbox),
+        ...(final
+          ? {
+              deliveryStatus: 'failed',
+              deliveryTime: this.now().toISOString(),
+              deliveryReason: reason.slice(0, 4000),
+            }
+          : {}),
+        lastError: reason.slice(0, 4000),
+        attempts,
+      },
+      'Merge',
+    );
+  }
+
+  /** The same delivery handed over again after it was done (a duplicate queue message). */
+  async countDuplicate(item: ItemRef, mailbox: string): Promise<void> {
+    await this.ensure();
+    const rk = deliveryRowKey(item, mailbox);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      try {
+        const row = await this.table.getEntity<{ duplicatesSkipped?: number }>(item.day, rk);
+        await this.table.updateEntity(
+          { partitionKey: item.day, rowKey: rk, duplicatesSkipped: Number(row.duplicatesSkipped ?? 0) + 1 },
+          'Merge',
+          { etag: row.etag },
+        );
+        return;
+      } catch (err) {
+        if (!isStatus(err, 412)) throw err;
+      }
     }
   }
 }

@@ -3,6 +3,7 @@ import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { summarize } from '../../lib/statuslog/log-export.js';
+import { joinedItems } from '../../lib/statuslog/log-rows.js';
 import { type ArchivedItem, StatusLog } from '../../lib/statuslog/status-log.js';
 
 function newLog() {
@@ -109,7 +110,10 @@ describe('StatusLog', () => {
     const rows = await all(log.range('2024-03-04', '2024-03-05'));
     expect(rows.find((r) => r.conversationId === 'c1')?.duplicatesSkipped).toBe(5);
     const summary = await all(
-      summarize(log.range('2024-03-03', '2024-03-06'), { from: '2024-03-03', to: '2024-03-06' }),
+      summarize(joinedItems(log.entities('2024-03-03', '2024-03-06')), {
+        from: '2024-03-03',
+        to: '2024-03-06',
+      }),
     );
     const zero = {
       itemsFoundAtSource: 0,
@@ -117,26 +121,37 @@ describe('StatusLog', () => {
       itemsPartiallyArchived: 0,
       itemsSkippedDuplicates: 0,
       itemsFailed: 0,
+      itemsAvailableForImport: 0,
+      itemsImported: 0,
+      itemsPartiallyImported: 0,
+      itemsImportSkipped: 0,
+      itemsImportFailed: 0,
+      itemsImportPending: 0,
     };
+    // Found at source counts each item once; redeliveries of a stored version are duplicates, not finds.
     expect(summary).toEqual([
       { day: '2024-03-03', ...zero },
       {
         day: '2024-03-04',
-        itemsFoundAtSource: 8,
+        ...zero,
+        itemsFoundAtSource: 3,
         itemsArchived: 1,
         itemsPartiallyArchived: 1,
         itemsSkippedDuplicates: 5,
         itemsFailed: 1,
+        itemsImportPending: 2,
       },
-      {
-        day: '2024-03-05',
-        itemsFoundAtSource: 1,
-        itemsArchived: 1,
-        itemsPartiallyArchived: 0,
-        itemsSkippedDuplicates: 0,
-        itemsFailed: 0,
-      },
+      { day: '2024-03-05', ...zero, itemsFoundAtSource: 1, itemsArchived: 1, itemsImportPending: 1 },
       { day: '2024-03-06', ...zero },
     ]);
+    // The summary never lists days after today.
+    const upToToday = await all(
+      summarize(joinedItems(log.entities('2024-03-03', '2024-03-06')), {
+        from: '2024-03-03',
+        to: '2024-03-06',
+        today: '2024-03-04',
+      }),
+    );
+    expect(upToToday.map((d) => d.day)).toEqual(['2024-03-03', '2024-03-04']);
   });
 });

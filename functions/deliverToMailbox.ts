@@ -1,0 +1,17 @@
+// Queue: import one archived item into one mailbox through Microsoft Graph. Throwing = retry, then poison.
+import { app, type InvocationContext } from '@azure/functions';
+import { contextLogger } from '../lib/app/context-logger.js';
+import { appRuntime } from '../lib/app/runtime.js';
+
+export async function deliverToMailbox(message: unknown, ctx: InvocationContext): Promise<void> {
+  const logger = contextLogger(ctx);
+  const delivery = appRuntime(process.env).delivery;
+  if (!delivery) return logger.warn('mailbox delivery received but delivery is off (GRAPH_TENANT_ID unset)');
+  await delivery.deliver(message, Number(ctx.triggerMetadata?.dequeueCount ?? 1), logger);
+}
+
+app.storageQueue('deliverToMailbox', {
+  queueName: '%DELIVERY_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+  handler: deliverToMailbox,
+});

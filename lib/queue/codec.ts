@@ -1,0 +1,21 @@
+/**
+ * Queue message bodies the app sends itself, matching host.json `extensions.queues.messageEncoding`
+ * (the Functions host decodes bodies with it before a queue trigger sees them), and tolerant parsing of
+ * what a trigger receives: the host hands over a parsed object for JSON bodies and a string otherwise.
+ */
+export const QUEUE_MESSAGE_ENCODING: 'base64' | 'none' = 'base64';
+
+export function encodeQueueJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return QUEUE_MESSAGE_ENCODING === 'base64' ? Buffer.from(json, 'utf8').toString('base64') : json;
+}
+
+/** The trigger's payload as a plain value: JSON text parsed, anything else returned as it is. */
+export function queuePayload(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
