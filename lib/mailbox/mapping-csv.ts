@@ -28,7 +28,7 @@ export interface MappingTable {
 export const EMPTY_MAPPING: MappingTable = { entries: new Map(), problems: [] };
 
 export function parseMappingCsv(text: string): MappingTable {
-  const rows = parse(text.replace(/^\uFEFF/, ''), {
+  const rows = parse(text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'), {
     relax_column_count: true,
     skip_empty_lines: true,
     trim: true,
