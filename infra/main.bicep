@@ -11,6 +11,7 @@ targetScope = 'resourceGroup'
 @maxLength(40)
 param name string
 
+@description('Azure region of every resource (Flex Consumption must be offered there).')
 param location string = resourceGroup().location
 
 @description('LivePerson account (site) id.')

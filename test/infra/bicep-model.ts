@@ -210,14 +210,18 @@ export async function parseBicepSource(source: string, file = '(source)'): Promi
     outputs: new Map(),
     undeclared: [],
   };
-  walk(root, (n) => {
+  const findErrors = (n: Node) => {
     if (n.type === 'ERROR' || n.isMissing)
       model.errors.push({
         line: n.startPosition.row + 1,
         column: n.startPosition.column + 1,
-        text: n.text.slice(0, 60),
+        text: n.isMissing ? `missing ${n.type}` : n.text.slice(0, 60),
       });
-  });
+    for (const c of n.children) if (c) findErrors(c);
+  };
+  findErrors(root);
+  if (root.hasError && model.errors.length === 0)
+    model.errors.push({ line: 0, column: 0, text: 'parse error' });
   const declared = new Set<string>();
   let decorators: string[] = [];
   for (const n of named(root)) {
