@@ -108,6 +108,40 @@ describe('stage-package: the deployment package', () => {
   });
 });
 
+describe('.funcignore (Core Tools publishing from the project root)', () => {
+  it('keeps sources, tests, local tooling, infra, local settings and local data out', () => {
+    const lines = new Set(
+      readFileSync(path.join(ROOT, '.funcignore'), 'utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
+    );
+    for (const entry of [
+      '/functions/',
+      '/lib/',
+      '/test/',
+      '/dev/',
+      '/bench/',
+      '/infra/',
+      '/dist/dev/',
+      '/dist/test/',
+      '/dist/bench/',
+      '/dist/lib/cli/',
+      '*.ts',
+      '*.map',
+      '/local.settings.json',
+      '/.azurite/',
+      '/archive-local/',
+      '/test-output/',
+      '/.deploy/',
+    ])
+      expect(lines.has(entry), entry).toBe(true);
+    // Anchored: an unanchored `dev/` would also drop a production dependency's own dev/ folder.
+    for (const l of lines)
+      if (/^[a-z]/.test(l) && l.endsWith('/')) expect.fail(`unanchored directory pattern ${l}`);
+  });
+});
+
 describe('eventgrid-subscriptions: the postdeploy hook', () => {
   const sub = '/subscriptions/0000/resourceGroups/rg/providers';
   const hostId = `${sub}/Microsoft.Storage/storageAccounts/sthost`;
