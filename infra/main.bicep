@@ -506,7 +506,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       appSettings: concat(baseAppSettings, graphAppSettings)
     }
   }

@@ -12,13 +12,14 @@ param addressPrefix string
 param hostStorageId string
 param archiveStorageId string
 
-var endpoints = [
-  { key: 'host-blob', storageId: hostStorageId, service: 'blob' }
-  { key: 'host-queue', storageId: hostStorageId, service: 'queue' }
-  { key: 'host-table', storageId: hostStorageId, service: 'table' }
-  { key: 'archive-blob', storageId: archiveStorageId, service: 'blob' }
-]
 var dnsServices = ['blob', 'queue', 'table']
+// zone: index of the service's private DNS zone in dnsServices.
+var endpoints = [
+  { key: 'host-blob', storageId: hostStorageId, service: 'blob', zone: 0 }
+  { key: 'host-queue', storageId: hostStorageId, service: 'queue', zone: 1 }
+  { key: 'host-table', storageId: hostStorageId, service: 'table', zone: 2 }
+  { key: 'archive-blob', storageId: archiveStorageId, service: 'blob', zone: 0 }
+]
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   name: 'vnet-${name}-${suffix}'
@@ -90,7 +91,7 @@ resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@202
       privateDnsZoneConfigs: [
         {
           name: ep.service
-          properties: { privateDnsZoneId: zones[indexOf(dnsServices, ep.service)].id }
+          properties: { privateDnsZoneId: zones[ep.zone].id }
         }
       ]
     }
