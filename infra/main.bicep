@@ -97,8 +97,8 @@ param vnetAddressPrefix string = '10.40.0.0/16'
 param maximumInstanceCount int = 40
 
 var suffix = uniqueString(resourceGroup().id, name)
-var env = toLower(name)
-var short = take(replace(replace(replace(env, '-', ''), '_', ''), '.', ''), 8)
+var envName = toLower(name)
+var short = take(replace(replace(replace(envName, '-', ''), '_', ''), '.', ''), 8)
 var tags = { 'azd-env-name': name }
 var hostStorageName = 'sth${short}${take(suffix, 10)}'
 var archiveStorageName = 'sta${short}${take(suffix, 10)}'
@@ -129,7 +129,7 @@ var archiveWriterDataActions = [
 ]
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-${env}-${suffix}'
+  name: 'id-${envName}-${suffix}'
   location: location
   tags: tags
 }
@@ -137,7 +137,7 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
 module network 'modules/private-network.bicep' = if (privateNetworking) {
   name: 'private-network'
   params: {
-    name: name
+    name: envName
     suffix: suffix
     location: location
     tags: tags
@@ -283,7 +283,7 @@ resource archivePolicy 'Microsoft.Storage/storageAccounts/blobServices/container
 // so infra/hooks/eventgrid-subscriptions.ts creates it after deploy (azd postdeploy hook). The topic's own
 // identity writes undeliverable events to the dead-letter container (shared keys are off).
 resource archiveTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
-  name: 'evgt-${env}-${suffix}'
+  name: 'evgt-${envName}-${suffix}'
   location: location
   tags: tags
   identity: { type: 'SystemAssigned' }
@@ -297,14 +297,14 @@ resource archiveTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 // Monitoring: Log Analytics, Application Insights (Entra-authenticated ingestion), alerts.
 // ---------------------------------------------------------------------------------------------------
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: 'log-${env}-${suffix}'
+  name: 'log-${envName}-${suffix}'
   location: location
   tags: tags
   properties: { sku: { name: 'PerGB2018' }, retentionInDays: 90 }
 }
 
 resource insights 'Microsoft.Insights/components@2020-02-02' = {
-  name: 'appi-${env}-${suffix}'
+  name: 'appi-${envName}-${suffix}'
   location: location
   tags: tags
   kind: 'web'
@@ -316,7 +316,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 resource alertGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
-  name: 'ag-${env}-${suffix}'
+  name: 'ag-${envName}-${suffix}'
   location: 'Global'
   tags: tags
   properties: {
@@ -348,7 +348,7 @@ var alertRules = [
 
 resource alerts 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = [
   for rule in alertRules: {
-    name: 'alert-${rule.key}-${env}-${suffix}'
+    name: 'alert-${rule.key}-${envName}-${suffix}'
     location: location
     tags: tags
     properties: {
@@ -398,7 +398,7 @@ var kvRef = 'https://${vault.name}${environment().suffixes.keyvaultDns}/secrets'
 // The function app.
 // ---------------------------------------------------------------------------------------------------
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  name: 'plan-${env}-${suffix}'
+  name: 'plan-${envName}-${suffix}'
   location: location
   tags: tags
   kind: 'functionapp'
@@ -480,7 +480,7 @@ var graphCommonSettings = [
 var graphAppSettings = deliveryEnabled ? concat(graphCommonSettings, graphCredentialSettings[graphCredential]) : []
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
-  name: 'func-${env}-${suffix}'
+  name: 'func-${envName}-${suffix}'
   location: location
   tags: union(tags, { 'azd-service-name': 'api' }) // azd deploys the `api` service of azure.yaml here
   kind: 'functionapp,linux'
