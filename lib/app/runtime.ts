@@ -3,6 +3,7 @@
  * and exposes one entry point per function. functions/* pass `process.env` in; nothing below reads it.
  */
 
+import type { BlobServiceClient } from '@azure/storage-blob';
 import {
   archiveConversation,
   type ConvertFn,
@@ -25,6 +26,7 @@ import type { Logger } from '../log.js';
 import { recordArchivedBlob } from '../statuslog/record-archived-blob.js';
 import { StatusLog } from '../statuslog/status-log.js';
 import {
+  createBlobServiceClient,
   createStorageClients,
   resolveStorageConnection,
   type StorageClients,
@@ -64,21 +66,20 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     problems.push(...(Array.isArray(graphProblems) ? graphProblems.map(String) : [(err as Error).message]));
   }
   let storage: StorageClients | undefined;
-  let archiveStorage: StorageClients | undefined;
+  let archiveBlobs: BlobServiceClient | undefined;
   try {
     storage = createStorageClients(resolveStorageConnection(env, 'AzureWebJobsStorage'));
     // The archive may live in its own account (ArchiveStorage, identity-based in Azure): write-once, no delete.
     const ownArchive = Object.keys(env).some(
       (k) => k === ARCHIVE_CONNECTION || k.startsWith(`${ARCHIVE_CONNECTION}__`),
     );
-    archiveStorage = ownArchive
-      ? createStorageClients(resolveStorageConnection(env, ARCHIVE_CONNECTION))
-      : storage;
+    archiveBlobs = ownArchive
+      ? createBlobServiceClient(resolveStorageConnection(env, ARCHIVE_CONNECTION, ['blob']))
+      : storage.blobs;
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (problems.length || !settings || !lpConfig || !storage || !archiveStorage)
-    throw new ConfigError(problems);
+  if (problems.length || !settings || !lpConfig || !storage || !archiveBlobs) throw new ConfigError(problems);
   const s = settings;
   const now = opts.now ?? Date.now;
   const lp: ArchiverLivePersonClient = createLivePersonClient(lpConfig, {
@@ -86,7 +87,7 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
-  const container = archiveStorage.blobs.getContainerClient(s.ARCHIVE_CONTAINER);
+  const container = archiveBlobs.getContainerClient(s.ARCHIVE_CONTAINER);
   const queue = storage.queues.getQueueClient(s.ARCHIVE_QUEUE);
   const watermarks = new WatermarkStore(storage.table(s.WATERMARK_TABLE));
   const failures = new FailureMemory(storage.table(s.FAILURE_TABLE));

@@ -15,6 +15,7 @@ export type StorageConnection =
   | {
       kind: 'identity';
       blobServiceUri: string;
+      /** Absent only when the caller asked for fewer services (e.g. the blob-only archive connection). */
       queueServiceUri: string;
       tableServiceUri: string;
       credential: 'managedidentity' | 'default';
@@ -34,6 +35,8 @@ export class StorageConnectionError extends Error {
 export function resolveStorageConnection(
   env: Record<string, string | undefined>,
   name = 'AzureWebJobsStorage',
+  /** The services this connection must reach; others may be left unconfigured ('' in the result). */
+  needs: readonly ('blob' | 'queue' | 'table')[] = ['blob', 'queue', 'table'],
 ): StorageConnection {
   const exact = env[name]?.trim();
   if (exact) return { kind: 'connectionString', connectionString: exact };
@@ -56,9 +59,9 @@ export function resolveStorageConnection(
         `(or ${name}__${svc}ServiceUri) for an identity-based connection`,
     );
   };
-  const blobServiceUri = service('blob');
-  const queueServiceUri = service('queue');
-  const tableServiceUri = service('table');
+  const blobServiceUri = needs.includes('blob') ? service('blob') : '';
+  const queueServiceUri = needs.includes('queue') ? service('queue') : '';
+  const tableServiceUri = needs.includes('table') ? service('table') : '';
   const cred = get('credential')?.toLowerCase();
   if (cred !== undefined && cred !== 'managedidentity')
     throw new StorageConnectionError(`${name}__credential must be "managedidentity" when set`);
@@ -86,6 +89,12 @@ function credentialFor(conn: Extract<StorageConnection, { kind: 'identity' }>): 
       ? new ManagedIdentityCredential({ clientId: conn.clientId })
       : new ManagedIdentityCredential();
   return new DefaultAzureCredential(conn.clientId ? { managedIdentityClientId: conn.clientId } : {});
+}
+
+/** Only the Blob service of a connection (the archive account, which has no queues or tables for us). */
+export function createBlobServiceClient(conn: StorageConnection): BlobServiceClient {
+  if (conn.kind === 'connectionString') return BlobServiceClient.fromConnectionString(conn.connectionString);
+  return new BlobServiceClient(conn.blobServiceUri, credentialFor(conn));
 }
 
 export function createStorageClients(conn: StorageConnection): StorageClients {
