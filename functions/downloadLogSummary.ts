@@ -1,26 +1,23 @@
-// HTTP GET /api/log/summary: per-day counts in the columns of Microsoft's connector log.
+// HTTP GET /api/log/summary: per-day counts in the columns of Microsoft's connector log. Entra ID sign-in in front (App Service Authentication), re-checked in lib/app/admin-access.ts.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../lib/app/context-logger.js';
 import { appRuntime } from '../lib/app/runtime.js';
-import { downloadSummary } from '../lib/statuslog/log-download.js';
 
 export async function downloadLogSummary(
   req: HttpRequest,
   ctx: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const logger = contextLogger(ctx);
-  const runtime = appRuntime(process.env);
-  return downloadSummary(
-    Object.fromEntries(req.query.entries()),
-    runtime.statusLog(logger),
-    logger,
-    runtime.downloadOptions(),
+  return appRuntime(process.env).logRequest(
+    'summary',
+    { query: Object.fromEntries(req.query.entries()), headers: req.headers },
+    'sign-in',
+    contextLogger(ctx),
   );
 }
 
 app.http('downloadLogSummary', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: 'anonymous',
   route: 'log/summary',
   handler: downloadLogSummary,
 });

@@ -165,6 +165,18 @@ export const AppSettingsSchema = z.object({
   MAILBOX_RESOLVE_CACHE_HOURS: positiveInt('MAILBOX_RESOLVE_CACHE_HOURS', 24, 24 * 30),
   MAILBOX_RESOLVE_NEGATIVE_MINUTES: positiveInt('MAILBOX_RESOLVE_NEGATIVE_MINUTES', 60, 24 * 60),
   DELIVERY_QUEUE: azureName('mailbox-deliveries'),
+  /** `entra`: the sign-in routes (/api/log, /api/status) require App Service Authentication's principal. */
+  ADMIN_SIGN_IN: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim().toLowerCase() : 'none'))
+    .pipe(z.enum(['entra', 'none'], 'must be entra or none')),
+  /** Object id of the Entra group whose members may read the log and status page (with ADMIN_SIGN_IN=entra). */
+  ADMIN_ALLOWED_GROUP: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : undefined))
+    .pipe(z.uuid('must be the group object id (a GUID)').optional()),
   DELIVERY_PLAN_QUEUE: azureName('mailbox-plans'),
   MAILBOX_TABLE: tableName('mailboxcache'),
 });

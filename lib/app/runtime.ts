@@ -23,6 +23,7 @@ import { type GraphConfig, readGraphConfig } from '../graph/config.js';
 import { type ArchiverLivePersonClient, createLivePersonClient } from '../liveperson/client.js';
 import { type LivePersonConfig, readLivePersonConfig } from '../liveperson/config.js';
 import type { Logger } from '../log.js';
+import { downloadItems, downloadSummary, type LogResponse } from '../statuslog/log-download.js';
 import { recordArchivedBlob } from '../statuslog/record-archived-blob.js';
 import { StatusLog } from '../statuslog/status-log.js';
 import {
@@ -31,6 +32,7 @@ import {
   resolveStorageConnection,
   type StorageClients,
 } from '../storage/connection.js';
+import { checkAdminAccess } from './admin-access.js';
 import { createDeliveryRuntime, type DeliveryRuntime } from './delivery-runtime.js';
 
 /** The storage connection the archive container is reached through (falls back to AzureWebJobsStorage). */
@@ -201,6 +203,35 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     /** What the log downloads need to know about the app (delivery on, today's date). */
     downloadOptions() {
       return { deliveryEnabled: delivery !== undefined, today: new Date(now()).toISOString().slice(0, 10) };
+    },
+
+    /**
+     * The log downloads behind either door: `sign-in` (Entra ID through App Service Authentication,
+     * checked again here) or `key` (a function key, for automation; the host checks it).
+     */
+    logRequest(
+      route: 'log' | 'summary',
+      req: { query: Record<string, string>; headers: { get(name: string): string | null } },
+      via: 'sign-in' | 'key',
+      logger: Logger,
+    ): LogResponse {
+      if (via === 'sign-in') {
+        const access = checkAdminAccess(req.headers, s);
+        if (!access.allowed) {
+          logger.warn('admin request refused', { route, status: access.status });
+          return {
+            status: access.status,
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+            body: JSON.stringify({ error: access.message }),
+          };
+        }
+        logger.info('admin request', { route, user: access.user });
+      }
+      const log = statusLogFor(logger);
+      const options = this.downloadOptions();
+      return route === 'log'
+        ? downloadItems(req.query, log, logger, options)
+        : downloadSummary(req.query, log, logger, options);
     },
   };
 }

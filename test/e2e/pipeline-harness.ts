@@ -18,6 +18,12 @@ export const FUNCTION_NAMES = [
   'recordStatus',
   'downloadLog',
   'downloadLogSummary',
+  'downloadLogByKey',
+  'downloadLogSummaryByKey',
+  'planMailboxDelivery',
+  'recordPlanFailure',
+  'deliverToMailbox',
+  'recordDeliveryFailure',
 ] as const;
 
 /** Registers the app's functions (once per process, as the worker loads them). */
@@ -29,6 +35,12 @@ export async function loadFunctions(): Promise<void> {
   await import('../../functions/recordStatus.js');
   await import('../../functions/downloadLog.js');
   await import('../../functions/downloadLogSummary.js');
+  await import('../../functions/downloadLogByKey.js');
+  await import('../../functions/downloadLogSummaryByKey.js');
+  await import('../../functions/planMailboxDelivery.js');
+  await import('../../functions/recordPlanFailure.js');
+  await import('../../functions/deliverToMailbox.js');
+  await import('../../functions/recordDeliveryFailure.js');
 }
 
 export function projectHostJson(overrides: { queues?: Record<string, unknown> } = {}): unknown {
@@ -78,6 +90,9 @@ export async function startPipeline(opts: {
     STATUS_TABLE: `St${id}`,
     WATERMARK_TABLE: `Wm${id}`,
     FAILURE_TABLE: `Fl${id}`,
+    DELIVERY_QUEUE: `dlv-${id}`,
+    DELIVERY_PLAN_QUEUE: `pln-${id}`,
+    MAILBOX_TABLE: `Mb${id}`,
     ...opts.settings,
   };
   const logger = opts.logger ?? silentLogger;

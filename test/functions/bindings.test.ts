@@ -49,18 +49,31 @@ describe('binding metadata as the host receives it', () => {
     });
   });
 
-  it('log downloads: GET, function key, routes log and log/summary', () => {
-    expect(trigger('downloadLog').trigger).toMatchObject({
-      type: 'httpTrigger',
-      authLevel: 'function',
-      methods: ['GET'],
-      route: 'log',
+  it('log downloads: GET behind Entra sign-in (log, log/summary) and behind a function key (automation/...)', () => {
+    for (const [name, authLevel, route] of [
+      ['downloadLog', 'anonymous', 'log'],
+      ['downloadLogSummary', 'anonymous', 'log/summary'],
+      ['downloadLogByKey', 'function', 'automation/log'],
+      ['downloadLogSummaryByKey', 'function', 'automation/log/summary'],
+    ] as const)
+      expect(trigger(name).trigger, name).toMatchObject({
+        type: 'httpTrigger',
+        authLevel,
+        methods: ['GET'],
+        route,
+      });
+  });
+
+  it('mailbox delivery: plan and delivery queues, each with its poison handler', () => {
+    expect(trigger('planMailboxDelivery').trigger).toMatchObject({
+      type: 'queueTrigger',
+      queueName: '%DELIVERY_PLAN_QUEUE%',
     });
-    expect(trigger('downloadLogSummary').trigger).toMatchObject({
-      type: 'httpTrigger',
-      authLevel: 'function',
-      methods: ['GET'],
-      route: 'log/summary',
+    expect(trigger('recordPlanFailure').trigger).toMatchObject({ queueName: '%DELIVERY_PLAN_QUEUE%-poison' });
+    expect(trigger('deliverToMailbox').trigger).toMatchObject({
+      type: 'queueTrigger',
+      queueName: '%DELIVERY_QUEUE%',
     });
+    expect(trigger('recordDeliveryFailure').trigger).toMatchObject({ queueName: '%DELIVERY_QUEUE%-poison' });
   });
 });
