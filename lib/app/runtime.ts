@@ -17,6 +17,7 @@ import {
   parseArchiveMessage,
 } from '../discovery/archive-message.js';
 import { discoverConversations } from '../discovery/discover.js';
+import { DiscoveryRunLog } from '../discovery/run-log.js';
 import { WatermarkStore } from '../discovery/watermark-store.js';
 import { ConversionError, convertConversation } from '../email/convert.js';
 import { type GraphConfig, readGraphConfig } from '../graph/config.js';
@@ -92,6 +93,7 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
   const container = archiveBlobs.getContainerClient(s.ARCHIVE_CONTAINER);
   const queue = storage.queues.getQueueClient(s.ARCHIVE_QUEUE);
   const watermarks = new WatermarkStore(storage.table(s.WATERMARK_TABLE));
+  const runs = new DiscoveryRunLog(storage.table(s.WATERMARK_TABLE));
   const failures = new FailureMemory(storage.table(s.FAILURE_TABLE));
   const statusLogFor = (logger: Logger) => new StatusLog(storage.table(s.STATUS_TABLE), logger);
   let containerReady: Promise<unknown> | undefined;
@@ -128,6 +130,45 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     storage,
 
     async discover(logger: Logger) {
+      const startedAt = new Date(now()).toISOString();
+      try {
+        const r = await this.discoverOnce(logger);
+        await runs
+          .record(lpConfig.accountId, {
+            startedAt,
+            finishedAt: new Date(now()).toISOString(),
+            from: new Date(r.updatedSince).toISOString(),
+            to: startedAt,
+            found: r.found,
+            enqueued: r.enqueued,
+            open: r.openNotDue,
+            unreadable: r.unreadable,
+          })
+          .catch((err: unknown) => logger.warn('discovery run not recorded', { error: String(err) }));
+        return r;
+      } catch (err) {
+        await runs
+          .record(lpConfig.accountId, {
+            startedAt,
+            finishedAt: new Date(now()).toISOString(),
+            from: startedAt,
+            to: startedAt,
+            found: 0,
+            enqueued: 0,
+            open: 0,
+            unreadable: 0,
+            error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+          })
+          .catch(() => {});
+        throw err;
+      }
+    },
+
+    /** The last discovery run of the account (status page, npm start's progress line). */
+    lastDiscoveryRun: () => runs.last(lpConfig.accountId),
+    watermark: () => watermarks.get(lpConfig.accountId),
+
+    async discoverOnce(logger: Logger) {
       await ensureQueue();
       return discoverConversations({
         accountId: lpConfig.accountId,

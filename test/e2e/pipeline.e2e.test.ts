@@ -64,6 +64,14 @@ describe('end to end: discovery → archive → status log → download', () => 
     expect(createHash('sha256').update(body).digest('hex')).toBe(first.sha256);
   });
 
+  it('records the last discovery run (window and counts) for the status page', async () => {
+    const run = await p.runtime.lastDiscoveryRun();
+    expect(run?.error).toBeUndefined();
+    expect(run?.found).toBeGreaterThan(3);
+    expect(run!.found).toBe(run!.enqueued + run!.open + run!.unreadable);
+    expect(Date.parse(run!.from)).toBeLessThan(Date.parse(run!.to));
+  });
+
   it('a second discovery run finds nothing new to store', async () => {
     const before = await p.statusRows();
     p.sandbox.clock.advance(5 * 60_000);
