@@ -26,6 +26,8 @@ import { DeliverMessageSchema, describeInvalid, PlanMessageSchema } from '../mai
 import { planDelivery } from '../mailbox/plan-delivery.js';
 import { encodeQueueJson, queuePayload } from '../queue/codec.js';
 import { DeliveryLog } from '../statuslog/status-log.js';
+import { telemetry } from '../telemetry/metrics.js';
+import { inSpan } from '../telemetry/tracing.js';
 
 export interface DeliveryRuntimeDeps {
   settings: AppSettings;
@@ -61,7 +63,13 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
       maxInlineRetryAfterMs: 15_000,
       maxResponseBytes: 2 * 1024 * 1024,
     },
-    { tokens, limiter, ...(ca ? { ca } : {}), ...(d.logger ? { logger: d.logger } : {}) },
+    {
+      tokens,
+      limiter,
+      ...(ca ? { ca } : {}),
+      ...(d.logger ? { logger: d.logger } : {}),
+      onAttempt: (endpoint, outcome) => telemetry.apiCall('graph', endpoint, outcome),
+    },
   );
   const graph = new GraphClient(http, { baseUrl: d.graph.baseUrl });
   const cacheTable = d.table(s.MAILBOX_TABLE);
@@ -115,22 +123,35 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
       }
       await ready();
       mapping ??= mappingFor(logger);
+      const m = mapping;
       try {
-        return await planDelivery(parsed.data, {
-          container: d.archive,
-          deliveries,
-          mapping,
-          directory,
-          settings: {
-            deliverToConsumers: s.DELIVER_TO_CONSUMERS,
-            tenantDomains: s.TENANT_DOMAINS,
-            fallbackMailbox: s.FALLBACK_MAILBOX,
+        return await inSpan(
+          'plan mailbox delivery',
+          parsed.data.traceparent,
+          { 'lparchiver.blob': parsed.data.blobName },
+          async (tp) => {
+            const out = await planDelivery(
+              { ...parsed.data, ...(tp ? { traceparent: tp } : {}) },
+              {
+                container: d.archive,
+                deliveries,
+                mapping: m,
+                directory,
+                settings: {
+                  deliverToConsumers: s.DELIVER_TO_CONSUMERS,
+                  tenantDomains: s.TENANT_DOMAINS,
+                  fallbackMailbox: s.FALLBACK_MAILBOX,
+                },
+                enqueue: async (msg) => {
+                  await deliverQueue.sendMessage(encodeQueueJson(msg));
+                },
+                logger,
+              },
+            );
+            if (out.outcome === 'unmapped') telemetry.delivery('unmapped', '');
+            return out;
           },
-          enqueue: async (m) => {
-            await deliverQueue.sendMessage(encodeQueueJson(m));
-          },
-          logger,
-        });
+        );
       } catch (err) {
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         await planErrors
@@ -214,6 +235,7 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
         return;
       }
       await recordDeliveryFailure(parsed.data, { deliveries, logger });
+      telemetry.delivery('failed', parsed.data.mailbox.address);
     },
   };
 }

@@ -33,6 +33,8 @@ import {
   resolveStorageConnection,
   type StorageClients,
 } from '../storage/connection.js';
+import { telemetry } from '../telemetry/metrics.js';
+import { inSpan } from '../telemetry/tracing.js';
 import { checkAdminAccess } from './admin-access.js';
 import { createDeliveryRuntime, type DeliveryRuntime } from './delivery-runtime.js';
 
@@ -133,6 +135,8 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
       const startedAt = new Date(now()).toISOString();
       try {
         const r = await this.discoverOnce(logger);
+        telemetry.conversation('discovered', r.found);
+        telemetry.discoveryLag((now() - r.watermark) / 1000);
         await runs
           .record(lpConfig.accountId, {
             startedAt,
@@ -208,9 +212,17 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
 
     /** Records an archived item's status row, then (when delivery is on) hands it to delivery planning. */
     async recordBlob(blobName: string, logger: Logger) {
-      const outcome = await recordArchivedBlob(container, blobName, statusLogFor(logger), logger);
-      if (outcome.recorded && delivery) await delivery.enqueuePlan(blobName, outcome.traceparent);
-      return outcome;
+      const props = await container.getBlobClient(blobName).getProperties();
+      return inSpan(
+        'record status',
+        props.metadata?.traceparent,
+        { 'lparchiver.blob': blobName },
+        async (tp) => {
+          const outcome = await recordArchivedBlob(container, blobName, statusLogFor(logger), logger, props);
+          if (outcome.recorded && delivery) await delivery.enqueuePlan(blobName, tp);
+          return outcome;
+        },
+      );
     },
 
     /** Mailbox delivery, undefined when no Graph tenant is configured. */

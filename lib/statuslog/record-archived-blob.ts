@@ -2,7 +2,7 @@
  * Records an archived .eml in the status log from the blob's properties and metadata alone (no body
  * download). Idempotent: the same blob always yields the same row.
  */
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, ContainerClient } from '@azure/storage-blob';
 import { ArchivedBlobMetadataSchema, startDay } from '../archive/blob-layout.js';
 import type { Logger } from '../log.js';
 import type { StatusLog } from './status-log.js';
@@ -22,9 +22,11 @@ export async function recordArchivedBlob(
   blobName: string,
   log: StatusLog,
   logger: Logger,
+  /** The blob's properties when the caller has already read them (one HEAD per event, not two). */
+  known?: BlobGetPropertiesResponse,
 ): Promise<RecordOutcome> {
   if (!blobName.endsWith('.eml')) return { recorded: false, reason: 'not an .eml item' };
-  const props = await container.getBlobClient(blobName).getProperties();
+  const props = known ?? (await container.getBlobClient(blobName).getProperties());
   const parsed = ArchivedBlobMetadataSchema.safeParse(props.metadata ?? {});
   if (!parsed.success) {
     const field = parsed.error.issues[0]?.path.join('.') ?? 'metadata';
