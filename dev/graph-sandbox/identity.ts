@@ -132,8 +132,8 @@ export class Identity {
   /** POST /{tenant}/oauth2/v2.0/token with a form body. */
   async token(tenantSegment: string, form: URLSearchParams): Promise<TokenAnswer> {
     try {
-      const roles = await this.authenticate(tenantSegment, form);
-      return { status: 200, body: await this.issue(roles) };
+      const acr = await this.authenticate(tenantSegment, form);
+      return { status: 200, body: await this.issue(this.appPermissions, acr) };
     } catch (e) {
       if (!(e instanceof AadError)) throw e;
       const traceId = randomUUID();
@@ -157,7 +157,8 @@ export class Identity {
     }
   }
 
-  private async authenticate(tenantSegment: string, form: URLSearchParams): Promise<string[]> {
+  /** Checks the request; returns appidacr: '1' for a client secret, '2' for a certificate. */
+  private async authenticate(tenantSegment: string, form: URLSearchParams): Promise<'1' | '2'> {
     const c = this.config;
     if (!this.knowsTenant(tenantSegment)) {
       throw new AadError(
@@ -213,14 +214,14 @@ export class Identity {
           `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${c.clientId}'.`,
         );
       }
-      return this.appPermissions;
+      return '1';
     }
     if (assertion !== null) {
       if (form.get('client_assertion_type') !== JWT_BEARER) {
         throw new AadError(400, 'invalid_request', 50027, `client_assertion_type must be '${JWT_BEARER}'.`);
       }
       await this.verifyAssertion(tenantSegment, assertion);
-      return this.appPermissions;
+      return '2';
     }
     throw new AadError(
       401,
@@ -292,7 +293,7 @@ export class Identity {
     }
   }
 
-  private async issue(roles: readonly string[]): Promise<Record<string, unknown>> {
+  private async issue(roles: readonly string[], appidacr: '1' | '2'): Promise<Record<string, unknown>> {
     const c = this.config;
     const nowS = Math.floor(c.now() / 1000);
     const exp = nowS + c.tokenTtlSeconds;
@@ -304,7 +305,7 @@ export class Identity {
       exp,
       app_displayname: 'liveperson-archiver (sandbox)',
       appid: c.clientId,
-      appidacr: '1',
+      appidacr,
       idp: `https://sts.windows.net/${c.tenantId}/`,
       idtyp: 'app',
       oid: c.clientId,

@@ -31,7 +31,6 @@ export function mirrorFileName(seq: number, internetMessageId: string): string {
   const id = internetMessageId
     .replace(/^<|>$/g, '')
     .replace(/[^A-Za-z0-9._@+=-]/g, '_')
-    .replace(/^\.+/, '_')
     .slice(0, 120);
   return `${String(seq).padStart(4, '0')}-${id || 'no-message-id'}.eml`;
 }
