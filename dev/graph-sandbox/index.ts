@@ -4,6 +4,7 @@
  * the client is held to it), injects faults from a seeded PRNG, enforces Outlook's per-mailbox limits, and
  * lets tests read back every mailbox. Never deployed; see README.md for the contract and its sources.
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Identity } from './identity.js';
@@ -67,6 +68,12 @@ export interface GraphSandboxOptions {
   uploadSessionTtlSeconds?: number;
   /** Refuse attachments on non-draft messages (default false: allowed; undocumented, see README). */
   attachmentsRequireDraft?: boolean;
+  /**
+   * Default true. false: items keep only the SHA-256 and size of their MIME and attachments (read-back gives
+   * an empty `mime` and attachments without bytes), so a long benchmark does not hold every item in memory.
+   * The mirror, when set, is still written in full.
+   */
+  keepContent?: boolean;
 }
 
 export interface ReadBackItem {
@@ -78,7 +85,12 @@ export interface ReadBackItem {
   receivedDateTime: string;
   sentDateTime: string | null;
   createdDateTime: string;
+  /** The item's MIME (as sent, or composed for JSON items); empty with keepContent: false. */
   mime: Buffer;
+  /** SHA-256 (hex) and size of that MIME, also when the bytes were not kept. */
+  sha256: string;
+  size: number;
+  /** With keepContent: false: only attachments added from JSON, without bytes (MIME ones are not parsed). */
   attachments: ReadBackAttachment[];
 }
 
@@ -233,6 +245,7 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
     uploadSessionTtlMs:
       nonNegative('uploadSessionTtlSeconds', options.uploadSessionTtlSeconds, 15 * 60) * 1000,
     attachmentsRequireDraft: options.attachmentsRequireDraft ?? false,
+    keepContent: options.keepContent ?? true,
     calls: new Map(),
     counters: new Map(),
   };
@@ -316,11 +329,11 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
       const out: ReadBackItem[] = [];
       for (const m of s.inFolder(folder.id)) {
         const mime = await mimeOf(m);
-        const fromMime = m.createdVia === 'json' ? [] : await mimeAttachments(mime);
+        const fromMime = m.createdVia === 'json' || m.dropped ? [] : await mimeAttachments(mime);
         const added = m.attachments.map((a) => ({
           name: a.name,
           contentType: a.contentType,
-          size: a.bytes.length,
+          size: a.size,
           bytes: a.bytes,
           isInline: a.isInline,
           ...(a.contentId ? { contentId: a.contentId } : {}),
@@ -335,6 +348,8 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
           sentDateTime: m.sentDateTime,
           createdDateTime: m.createdDateTime,
           mime,
+          sha256: m.dropped?.sha256 ?? createHash('sha256').update(mime).digest('hex'),
+          size: m.dropped?.size ?? mime.length,
           attachments: [...fromMime, ...added],
         });
       }

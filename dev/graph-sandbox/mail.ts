@@ -3,6 +3,7 @@
  * with the beta importMime action), their attachments, and lookups by internetMessageId. Each handler
  * enforces the documented contract (see README) and answers with Graph's codes.
  */
+import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { z } from 'zod';
 import { GraphError } from './errors.js';
@@ -246,7 +247,27 @@ interface NewMessage {
   body?: StoredMessage['body'];
   internetMessageHeaders?: StoredMessage['internetMessageHeaders'];
   singleValueExtendedProperties?: StoredMessage['singleValueExtendedProperties'];
-  attachments?: Array<Omit<StoredAttachment, 'id' | 'lastModifiedDateTime'>>;
+  attachments?: NewAttachment[];
+}
+
+type NewAttachment = Omit<StoredAttachment, 'id' | 'lastModifiedDateTime' | 'size' | 'sha256'>;
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** keepContent: false keeps what the content was (digest, size), not the bytes: long benchmarks stay small. */
+function dropContent(m: StoredMessage): void {
+  if (m.mime) {
+    m.dropped = { sha256: sha256(m.mime), size: m.mime.length };
+    delete m.mime;
+  }
+  for (const a of m.attachments) dropAttachment(a);
+  delete m.composed;
+}
+
+function dropAttachment(a: StoredAttachment): void {
+  if (a.bytes.length === 0) return;
+  a.sha256 = sha256(a.bytes);
+  a.bytes = Buffer.alloc(0);
 }
 
 async function saveMessage(ctx: Ctx, n: NewMessage): Promise<StoredMessage> {
@@ -285,17 +306,20 @@ async function saveMessage(ctx: Ctx, n: NewMessage): Promise<StoredMessage> {
     singleValueExtendedProperties: n.singleValueExtendedProperties ?? [],
     attachments: (n.attachments ?? []).map((a) => ({
       ...a,
+      size: a.bytes.length,
       id: s.nextId('attachment'),
       lastModifiedDateTime: now,
     })),
   });
   await mirrorItem(state, ctx.user!, s, m);
+  if (!state.keepContent) dropContent(m);
   return m;
 }
 
 /** The MIME of a stored item: as sent for importMime/mime, composed (and cached) for JSON items. */
 export async function mimeOf(m: StoredMessage): Promise<Buffer> {
   if (m.mime) return m.mime;
+  if (m.dropped) return Buffer.alloc(0);
   if (!m.composed) {
     m.composed = await composeMime({
       messageId: m.internetMessageId,
@@ -534,7 +558,7 @@ function checkHeaders(headers: ReadonlyArray<{ name: string; value: string }> | 
 type FileAttachmentInput = z.output<typeof FileAttachmentBody>;
 
 /** Checks a fileAttachment from JSON and decodes its content (< 3 MB). */
-function fileAttachment(a: FileAttachmentInput): Omit<StoredAttachment, 'id' | 'lastModifiedDateTime'> {
+function fileAttachment(a: FileAttachmentInput): NewAttachment {
   const type = a['@odata.type'];
   if (type === undefined) {
     throw new GraphError(
@@ -627,19 +651,22 @@ export function attachmentTarget(ctx: Ctx, id: string, ref: string | undefined):
   return m;
 }
 
-export async function addAttachment(
-  ctx: Ctx,
-  m: StoredMessage,
-  a: Omit<StoredAttachment, 'id' | 'lastModifiedDateTime'>,
-): Promise<StoredAttachment> {
+export async function addAttachment(ctx: Ctx, m: StoredMessage, a: NewAttachment): Promise<StoredAttachment> {
   const s = ctx.store!;
   const now = iso(ctx.state.now());
-  const stored: StoredAttachment = { ...a, id: s.nextId('attachment'), lastModifiedDateTime: now };
+  const stored: StoredAttachment = {
+    ...a,
+    size: a.bytes.length,
+    id: s.nextId('attachment'),
+    lastModifiedDateTime: now,
+  };
   m.attachments.push(stored);
   m.lastModifiedDateTime = now;
   delete m.composed;
-  // A MIME item's bytes stay as sent; the attachment is listed beside them (README: read-back).
-  if (!m.mime) await mirrorItem(ctx.state, ctx.user!, s, m);
+  // A MIME item's bytes stay as sent; the attachment is listed beside them (README: read-back). A JSON
+  // item's rendering changes, so its mirror file is rewritten (while its content is kept).
+  if (m.createdVia === 'json' && ctx.state.keepContent) await mirrorItem(ctx.state, ctx.user!, s, m);
+  if (!ctx.state.keepContent) dropAttachment(stored);
   return stored;
 }
 
@@ -677,6 +704,7 @@ async function mimeAttachmentsOf(ctx: Ctx, m: StoredMessage): Promise<StoredAtta
     name: a.name,
     contentType: a.contentType,
     bytes: a.bytes,
+    size: a.bytes.length,
     isInline: a.isInline,
     ...(a.contentId ? { contentId: a.contentId } : {}),
     lastModifiedDateTime: ctx.store!.message(m.id).createdDateTime,

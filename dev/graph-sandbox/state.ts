@@ -60,6 +60,8 @@ export interface SandboxState {
   uploads: Map<string, UploadSession>;
   uploadSessionTtlMs: number;
   attachmentsRequireDraft: boolean;
+  /** false: stored items keep their digest and size, not their bytes (long benchmarks). */
+  keepContent: boolean;
   /** Per endpoint. */
   calls: Map<string, number>;
   /** Injected faults, enforced limits and responses by status. */

@@ -13,7 +13,10 @@ export interface StoredAttachment {
   id: string;
   name: string;
   contentType: string;
+  /** Empty when the sandbox runs with keepContent: false (size and sha256 stay). */
   bytes: Buffer;
+  size: number;
+  sha256?: string;
   isInline: boolean;
   contentId?: string;
   lastModifiedDateTime: string;
@@ -43,8 +46,10 @@ export interface StoredMessage {
   hasMimeAttachments: boolean;
   changeKey: string;
   conversationId: string;
-  /** importMime / mime: the decoded bytes exactly as sent. */
+  /** importMime / mime: the decoded bytes exactly as sent (dropped with keepContent: false). */
   mime?: Buffer;
+  /** Set when the content was dropped (keepContent: false): what it was. */
+  dropped?: { sha256: string; size: number };
   /** json: what the create request said. */
   body?: { contentType: 'text' | 'html'; content: string };
   internetMessageHeaders: Array<{ name: string; value: string }>;
@@ -336,7 +341,7 @@ export function attachmentJson(a: StoredAttachment, withContent: boolean): Recor
     lastModifiedDateTime: a.lastModifiedDateTime,
     name: a.name,
     contentType: a.contentType,
-    size: a.bytes.length,
+    size: a.size,
     isInline: a.isInline,
     contentId: a.contentId ?? null,
     contentLocation: null,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +305,31 @@ describe('GET …/messages?$filter=internetMessageId eq …', () => {
       `${u(user)}/messages?${new URLSearchParams({ $filter: `subject eq 'x'` })}`,
     );
     expect(unsupported.status).toBe(400);
+  });
+});
+
+describe('keepContent: false', () => {
+  it('keeps the digest and size of each item, not its bytes, and still writes the mirror in full', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'graph-sandbox-lean-'));
+    const lean = await startGraphSandbox({ seed: 42, keepContent: false, mirrorDir: dir });
+    try {
+      const lt = await token(lean);
+      const folder = await ensureFolder(lean, lt, JANE);
+      const mime = richEml('<lean@x.invalid>');
+      expect((await importMime(lean, lt, JANE, folder, mime)).status).toBe(201);
+      const [item] = await lean.items(JANE);
+      expect(item!.mime.length).toBe(0);
+      expect(item!.size).toBe(mime.length);
+      expect(item!.sha256).toBe(createHash('sha256').update(mime).digest('hex'));
+      expect((await readFile(join(dir, JANE, 'Inbox', FOLDER, '0001-lean@x.invalid.eml'))).equals(mime)).toBe(
+        true,
+      );
+      const kept = (await sb.items(JANE))[0]!;
+      expect(kept.sha256).toBe(createHash('sha256').update(kept.mime).digest('hex'));
+    } finally {
+      await lean.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
