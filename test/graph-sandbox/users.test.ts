@@ -162,4 +162,11 @@ describe('mailbox calls for users without a usable mailbox', () => {
     // …while the directory still knows that user.
     expect((await graph(sb, t, 'GET', `/v1.0/users/${DEFAULT_USER_ROLES.noMailbox}`)).status).toBe(200);
   });
+
+  it('addresses a mailbox by id or UPN only: the mail-only user is reached by its id, not its email', async () => {
+    const byMail = await graph(sb, t, 'GET', `/v1.0/users/${DEFAULT_USER_ROLES.mailOnly}/mailFolders/inbox`);
+    expect([byMail.status, byMail.json().error.code]).toEqual([404, 'ErrorInvalidUser']);
+    const id = (await filter(`mail eq '${DEFAULT_USER_ROLES.mailOnly}'`)).json().value[0].id;
+    expect((await graph(sb, t, 'GET', `/v1.0/users/${id}/mailFolders/inbox`)).status).toBe(200);
+  });
 });
