@@ -20,7 +20,7 @@ export interface Faults {
   retryAfterSeconds: number;
   /** Fraction whose connection is destroyed without an answer, before anything happens. */
   dropRate: number;
-  /** Fraction of successful creates/imports whose item is stored and whose connection is then destroyed. */
+  /** Fraction of successful creates/imports/upload ranges that are stored and whose connection is then destroyed. */
   commitThenDropRate: number;
   /** Added to every Graph data call, ms. */
   latencyMs: number;

@@ -204,6 +204,8 @@ export async function applyRange(ctx: Ctx, s: UploadSession, bytes: Buffer): Pro
         expirationDateTime: new Date(s.expiresMs).toISOString(),
         nextExpectedRanges: [`${s.received}`],
       },
+      // The range is stored: a commitThenDrop here leaves the client to resume from nextExpectedRanges.
+      committed: true,
     };
   }
   state.uploads.delete(s.token);

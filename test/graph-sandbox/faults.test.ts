@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GraphSandbox, startGraphSandbox } from '../../dev/graph-sandbox/index.js';
-import { credential, eml, ensureFolder, graph, importMime, token } from './helpers.js';
+import { call, credential, eml, ensureFolder, graph, importMime, token } from './helpers.js';
 
 const USER = 'ana.souza@brand.example';
 
@@ -68,6 +68,38 @@ describe('injected faults', () => {
     );
     expect(found.json().value).toHaveLength(1);
     expect(sb.stats().injected.commitThenDrop).toBe(1);
+  });
+
+  it('commitThenDrop on an upload range keeps the range: a resend is refused with 416 and where to resume', async () => {
+    const draft = await graph(sb, t, 'POST', `/v1.0/users/${USER}/messages`, { subject: 'upload' });
+    const s = await graph(
+      sb,
+      t,
+      'POST',
+      `/v1.0/users/${USER}/messages/${encodeURIComponent(draft.json().id)}/attachments/createUploadSession`,
+      {
+        AttachmentItem: { attachmentType: 'file', name: 'f.bin', size: 4_000_000 },
+      },
+    );
+    const file = Buffer.alloc(4_000_000, 7);
+    const put = (a: number, b: number) =>
+      call(sb, 'PUT', s.json().uploadUrl, {
+        body: file.subarray(a, b),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `bytes ${a}-${b - 1}/${file.length}`,
+        },
+      });
+    sb.setFaults({ commitThenDropRate: 1 });
+    try {
+      await expect(put(0, 2_000_000)).rejects.toThrow();
+    } finally {
+      sb.setFaults({ commitThenDropRate: 0 });
+    }
+    const again = await put(0, 2_000_000);
+    expect(again.status).toBe(416);
+    expect(again.json().nextExpectedRanges).toEqual(['2000000-3999999']);
+    expect((await put(2_000_000, 4_000_000)).status).toBe(201);
   });
 
   it('can fault the token endpoint too (faultsOnToken)', async () => {
