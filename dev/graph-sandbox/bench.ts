@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     for (const concurrency of [1, 4, 16]) {
       let next = 0;
       let failures = 0;
+      const cpu = process.cpuUsage();
       const start = performance.now();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -111,8 +112,10 @@ async function main(): Promise<void> {
         }),
       );
       const s = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000 / REQUESTS;
       process.stdout.write(
-        `  importMime ${(bodies[0]!.length / 1024).toFixed(0)} KB base64 (~${ITEM_BYTES / 1024} KB MIME), ${REQUESTS} requests, concurrency ${String(concurrency).padStart(2)}: ${(REQUESTS / s).toFixed(0)} req/s (${failures} not 201)\n`,
+        `  importMime ${(bodies[0]!.length / 1024).toFixed(0)} KB base64 (~${ITEM_BYTES / 1024} KB MIME), ${REQUESTS} requests, concurrency ${String(concurrency).padStart(2)}: ${(REQUESTS / s).toFixed(0)} req/s, ${cpuMs.toFixed(2)} ms CPU per request (client and sandbox together) (${failures} not 201)\n`,
       );
     }
     const stored = (await sb.items(USER)).length;
