@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * lp-archive: the command-line entry. Each subcommand lives in its own module and is loaded on demand,
- * so `convert` never loads the LivePerson client and `sandbox` (local-only tooling in dev/) is loaded
- * only when asked for.
+ * so `convert` never loads the LivePerson client and `sandbox`/`graph-sandbox` (local-only tooling in
+ * dev/) are loaded only when asked for.
  */
 const USAGE = `Usage: lp-archive <command> [options]
 
@@ -13,6 +13,8 @@ Commands:
                       fetch every conversation in a range from LivePerson and write .eml files
   sandbox [--port P] [--conversations N] [--seed S] [--fault-rate R] [--latency MS]
                       run a local sandbox of LivePerson's APIs
+  graph-sandbox [--port P] [--mirror DIR] [--fault-rate R] [--latency MS]
+                      run a local HTTPS sandbox of the Microsoft Graph APIs the mailbox delivery uses
 
 Run 'lp-archive <command> --help' for a command's options.`;
 
@@ -22,6 +24,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   convert: () => import('./convert.js'),
   export: () => import('./export.js'),
   sandbox: () => import('../../dev/sandbox/cli.js'),
+  'graph-sandbox': () => import('../../dev/graph-sandbox/cli.js'),
 };
 
 async function main(argv: string[]): Promise<number> {
