@@ -9,7 +9,8 @@ export async function deliverToMailbox(message: unknown, ctx: InvocationContext)
   telemetry.queueAgeSince('delivery', ctx.triggerMetadata?.insertionTime);
   const delivery = appRuntime(process.env).delivery;
   if (!delivery) return logger.warn('mailbox delivery received but delivery is off (GRAPH_TENANT_ID unset)');
-  await delivery.deliver(message, Number(ctx.triggerMetadata?.dequeueCount ?? 1), logger);
+  const attempt = Number(ctx.triggerMetadata?.dequeueCount ?? 1);
+  await delivery.deliver(message, attempt, String(ctx.triggerMetadata?.id ?? ctx.invocationId), logger);
 }
 
 app.storageQueue('deliverToMailbox', {

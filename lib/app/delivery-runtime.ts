@@ -198,21 +198,28 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
       );
     },
 
-    async deliver(body: unknown, attempt: number, logger: Logger) {
+    /** `messageId`: the queue message's id (the same on each retry of that message). */
+    async deliver(body: unknown, attempt: number, messageId: string, logger: Logger) {
       const parsed = DeliverMessageSchema.safeParse(queuePayload(body));
       if (!parsed.success) {
         logger.error(describeInvalid('mailbox delivery', parsed.error));
         return { outcome: 'failed' as const, reason: 'invalid delivery message' };
       }
       const msg = parsed.data;
-      const out = await deliverToMailbox(msg, attempt, {
-        container: d.archive,
-        deliveries,
-        folders,
-        importer,
-        maxItemBytes,
-        logger,
-      });
+      const deps = { container: d.archive, deliveries, folders, importer, maxItemBytes, logger };
+      const out = await inSpan(
+        'deliver to mailbox',
+        msg.traceparent,
+        {
+          'lparchiver.conversation_id': msg.conversationId,
+          'lparchiver.item': msg.itemKey,
+          'lparchiver.attempt': attempt,
+        },
+        () => deliverToMailbox(msg, attempt, deps, messageId),
+      );
+      if (out.outcome === 'delivered' || out.outcome === 'duplicate')
+        telemetry.delivery(out.outcome, msg.mailbox.address);
+      else if (out.outcome === 'failed') telemetry.delivery('failed', msg.mailbox.address);
       if (out.outcome === 'rescheduled') {
         // A new copy comes back after Retry-After; this one completes. Attempts carry over.
         await ready();

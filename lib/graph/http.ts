@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { excerpt, GraphError, GraphThrottledError, GraphUncertainError, redactGraph } from './errors.js';
 import { assertGraphUrl, type GraphHostKind } from './hosts.js';
-import type { MailboxLimiter } from './mailbox-limiter.js';
+import { MailboxBudgetWait, type MailboxLimiter } from './mailbox-limiter.js';
 
 export interface GraphHttpSettings {
   allowedHosts: readonly string[];
@@ -176,10 +176,18 @@ export class GraphHttp {
         const exec = () => this.attempt(call, token);
         res =
           call.mailbox && this.deps.limiter
-            ? await this.deps.limiter.run(call.mailbox, upload, exec)
+            ? await this.deps.limiter.run(call.mailbox, upload, exec, this.settings.maxInlineRetryAfterMs)
             : await exec();
       } catch (err) {
         if (err instanceof GraphError) throw err;
+        // The mailbox's own budget is spent for longer than is worth waiting here: hand the work back.
+        if (err instanceof MailboxBudgetWait)
+          throw new GraphThrottledError(
+            `Graph ${call.describe}: ${err.message}`,
+            call.endpoint,
+            429,
+            err.waitMs,
+          );
         failure = err instanceof AttemptFailure ? err : new AttemptFailure(String(err), true);
       }
       const what = `Graph ${call.describe}`;

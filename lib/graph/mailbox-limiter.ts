@@ -85,6 +85,19 @@ class MailboxState {
   }
 }
 
+/** The mailbox's budget frees up only after `waitMs`: longer than the caller is willing to wait in place. */
+export class MailboxBudgetWait extends Error {
+  constructor(
+    readonly mailbox: string,
+    readonly waitMs: number,
+  ) {
+    super(
+      `mailbox ${mailbox} is at its Graph upload or request budget for ${Math.round(waitMs / 1000)} s more`,
+    );
+    this.name = 'MailboxBudgetWait';
+  }
+}
+
 export class MailboxLimiter {
   private readonly mailboxes = new Map<string, MailboxState>();
   private readonly now: () => number;
@@ -123,10 +136,17 @@ export class MailboxLimiter {
    * Runs `fn` as one request to `mailbox` that uploads `uploadBytes`, once a concurrency slot and enough
    * of both windows are free. Budget is recorded when the request starts.
    */
-  async run<T>(mailbox: string, uploadBytes: number, fn: () => Promise<T>): Promise<T> {
+  async run<T>(
+    mailbox: string,
+    uploadBytes: number,
+    fn: () => Promise<T>,
+    /** A longer wait for budget throws MailboxBudgetWait instead (the caller requeues the work). */
+    maxWaitMs = Number.POSITIVE_INFINITY,
+  ): Promise<T> {
     const s = this.state(mailbox);
     for (;;) {
       const wait = Math.max(s.uploads.waitMs(uploadBytes, this.now()), s.requests.waitMs(1, this.now()));
+      if (wait > maxWaitMs) throw new MailboxBudgetWait(mailbox, wait);
       if (wait > 0) {
         await this.sleep(wait);
         continue;

@@ -30,11 +30,15 @@ export interface DeliverDeps {
   logger: Logger;
   /** Longest a delivery is rescheduled for throttling before it is failed (count of reschedules). */
   maxReschedules?: number;
+  /** How long one delivery attempt holds the (item, mailbox) claim (default 10 minutes). */
+  leaseMs?: number;
 }
 
 export type DeliverOutcome =
   | { outcome: 'delivered' | 'duplicate'; parts: number; reason: string }
   | { outcome: 'already-done' }
+  /** Another copy of this delivery is being handled right now (it finishes the job). */
+  | { outcome: 'in-progress-elsewhere' }
   | { outcome: 'rescheduled'; afterMs: number }
   | { outcome: 'failed'; reason: string };
 
@@ -60,19 +64,25 @@ function minimalIndex(messageId: string, size: number): MimeIndex {
   };
 }
 
+/**
+ * `owner` identifies this queue message across its retries (its message id): the (item, mailbox) is
+ * claimed for it first, so duplicate copies of a delivery never run side by side.
+ */
 export async function deliverToMailbox(
   msg: DeliverMessage,
   attempt: number,
   deps: DeliverDeps,
+  owner: string,
 ): Promise<DeliverOutcome> {
   const item = { day: msg.day, conversationId: msg.conversationId, itemKey: msg.itemKey };
   const address = msg.mailbox.address;
   const attempts = msg.priorAttempts + attempt;
-  const row = await deps.deliveries.get(item, address);
-  if (row && (row.deliveryStatus === 'delivered' || row.deliveryStatus === 'duplicate')) {
+  const claim = await deps.deliveries.claim(item, address, owner, deps.leaseMs ?? 10 * 60_000);
+  if (claim !== 'claimed') {
     await deps.deliveries.countDuplicate(item, address);
-    return { outcome: 'already-done' };
+    return claim === 'done' ? { outcome: 'already-done' } : { outcome: 'in-progress-elsewhere' };
   }
+  const row = await deps.deliveries.get(item, address);
   const ctx = {
     conversationId: msg.conversationId,
     itemKey: msg.itemKey,
@@ -148,6 +158,8 @@ export async function deliverToMailbox(
     await deps.deliveries.failedAttempt(item, address, reason, attempts, false).catch(() => {});
     deps.logger.warn('delivery attempt failed, will be retried', { ...ctx, reason });
     throw err;
+  } finally {
+    await deps.deliveries.release(item, address, owner);
   }
 }
 

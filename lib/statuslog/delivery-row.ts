@@ -50,6 +50,9 @@ export const DeliveryRowSchema = z
     omitted: count.optional(),
     duplicatesSkipped: count.optional(),
     lastError: z.string().optional(),
+    /** Who is delivering right now (the queue message id) and until when: one delivery at a time. */
+    leaseOwner: z.string().optional(),
+    leaseUntil: z.string().optional(),
   })
   .loose();
 export type DeliveryRow = z.infer<typeof DeliveryRowSchema>;

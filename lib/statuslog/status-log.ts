@@ -271,6 +271,83 @@ export class DeliveryLog {
     );
   }
 
+  /**
+   * Claims the delivery for `owner` (the queue message id, stable across that message's retries) for
+   * `leaseMs`: two copies of a delivery message handled at once never both create the item. `busy` when
+   * another live copy holds it; `done` when it is delivered already. Optimistic concurrency on the row.
+   */
+  async claim(
+    item: ItemRef,
+    mailbox: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<'claimed' | 'busy' | 'done'> {
+    await this.ensure();
+    const rk = deliveryRowKey(item, mailbox);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const now = this.now();
+      const until = new Date(now.getTime() + leaseMs).toISOString();
+      let row: (Record<string, unknown> & { etag?: string }) | undefined;
+      try {
+        row = await this.table.getEntity(item.day, rk);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+      if (!row) {
+        try {
+          await this.table.createEntity({
+            ...this.base(item, mailbox),
+            deliveryStatus: 'pending',
+            deliveryTime: now.toISOString(),
+            deliveryReason: '',
+            attempts: 0,
+            leaseOwner: owner,
+            leaseUntil: until,
+          });
+          return 'claimed';
+        } catch (err) {
+          if (isStatus(err, 409)) continue;
+          throw err;
+        }
+      }
+      if (row.deliveryStatus === 'delivered' || row.deliveryStatus === 'duplicate') return 'done';
+      const held = typeof row.leaseUntil === 'string' && row.leaseUntil > now.toISOString();
+      if (held && row.leaseOwner && row.leaseOwner !== owner) return 'busy';
+      try {
+        await this.table.updateEntity(
+          { partitionKey: item.day, rowKey: rk, leaseOwner: owner, leaseUntil: until },
+          'Merge',
+          {
+            etag: String(row.etag),
+          },
+        );
+        return 'claimed';
+      } catch (err) {
+        if (!isStatus(err, 412)) throw err;
+      }
+    }
+    return 'busy';
+  }
+
+  /** Gives a claim back (best effort: an expired lease frees itself). */
+  async release(item: ItemRef, mailbox: string, owner: string): Promise<void> {
+    await this.ensure();
+    const rk = deliveryRowKey(item, mailbox);
+    try {
+      const row = await this.table.getEntity<{ leaseOwner?: string }>(item.day, rk);
+      if (row.leaseOwner !== owner) return;
+      await this.table.updateEntity(
+        { partitionKey: item.day, rowKey: rk, leaseOwner: '', leaseUntil: '' },
+        'Merge',
+        {
+          etag: row.etag,
+        },
+      );
+    } catch {
+      // someone else moved on; the lease expires by itself
+    }
+  }
+
   /** Planning failed for good: the item gets one `failed` delivery row without a mailbox. */
   async planFailed(item: ItemRef, reason: string): Promise<void> {
     await this.ensure();

@@ -4,6 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import {
+  type GraphSandbox,
+  type GraphSandboxOptions,
+  startGraphSandbox,
+} from '../../dev/graph-sandbox/index.js';
 import { capturedFunctions } from '../../dev/host/functions-core-capture.js';
 import { type LocalHost, startLocalHost } from '../../dev/host/local-host.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
@@ -51,6 +56,8 @@ export function projectHostJson(overrides: { queues?: Record<string, unknown> } 
 
 export interface Pipeline {
   sandbox: Sandbox;
+  /** The Microsoft Graph sandbox, when the pipeline was started with mailbox delivery. */
+  graph?: GraphSandbox;
   settings: Record<string, string>;
   runtime: AppRuntime;
   host: LocalHost;
@@ -68,8 +75,11 @@ export async function startPipeline(opts: {
   queues?: Record<string, unknown>;
   blobPollIntervalMs?: number;
   logger?: Logger;
+  /** Deliver to mailboxes through a local Graph sandbox (its GRAPH_* settings are added). */
+  graph?: GraphSandboxOptions;
 }): Promise<Pipeline> {
   const sandbox = await startSandbox({ faultRate: 0, latencyMs: 0, indexLagMs: 0, ...opts.sandbox });
+  const graph = opts.graph ? await startGraphSandbox(opts.graph) : undefined;
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const settings: Record<string, string> = {
     AzureWebJobsStorage: opts.connection,
@@ -90,6 +100,7 @@ export async function startPipeline(opts: {
     STATUS_TABLE: `St${id}`,
     WATERMARK_TABLE: `Wm${id}`,
     FAILURE_TABLE: `Fl${id}`,
+    ...(graph ? { ...graph.env, GRAPH_TIMEOUT_MS: '20000' } : {}),
     DELIVERY_QUEUE: `dlv-${id}`,
     DELIVERY_PLAN_QUEUE: `pln-${id}`,
     MAILBOX_TABLE: `Mb${id}`,
@@ -113,6 +124,7 @@ export async function startPipeline(opts: {
   const get = (path: string) => fetch(`${host.httpUrl}${path}`);
   return {
     sandbox,
+    ...(graph ? { graph } : {}),
     settings,
     runtime,
     host,
@@ -129,6 +141,7 @@ export async function startPipeline(opts: {
     async stop() {
       await host.stop();
       await sandbox.stop();
+      await graph?.stop();
     },
   };
 }

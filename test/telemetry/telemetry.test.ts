@@ -62,11 +62,11 @@ describe('telemetry', () => {
       service: 'liveperson',
       endpoint: 'byId',
     });
-    expect(((await points(METRIC.itemSize))[0]?.value as { sum: number }).sum).toBe(12_345);
-    expect(((await points(METRIC.discoveryLag))[0]?.value as { sum: number }).sum).toBe(42);
+    expect(((await points(METRIC.itemSize))[0]!.value as { sum: number }).sum).toBe(12_345);
+    expect(((await points(METRIC.discoveryLag))[0]!.value as { sum: number }).sum).toBe(42);
     const age = (await points(METRIC.queueAge))[0];
     expect(age?.attributes).toEqual({ queue: 'delivery' });
-    expect((age?.value as { sum: number }).sum).toBeGreaterThanOrEqual(4.9);
+    expect((age!.value as { sum: number }).sum).toBeGreaterThanOrEqual(4.9);
   });
 
   it('carries one trace from discovery through every stage via traceparent', async () => {
