@@ -42,6 +42,7 @@ dl.props dd{margin:0;overflow-wrap:anywhere}
 code{font:13px/1.3 ui-monospace,"DejaVu Sans Mono",Consolas,monospace;background:var(--panel);padding:1px 4px;border-radius:3px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:4px 0}
+caption .note{font-weight:normal;display:block;width:0;min-width:100%}
 th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid var(--muted)}
 td.n,th.n{text-align:right}
@@ -52,7 +53,9 @@ tr.zero td{color:var(--muted)}
 .history figure{position:sticky;top:8px}
 .history .tablewrap{overflow-x:auto}
 table.days th[scope=row]{white-space:nowrap;font-weight:normal}
-table.days thead th{max-width:7.5em;vertical-align:bottom}
+table.days{font-size:.875rem}
+table.days th,table.days td{padding:2px 6px}
+table.days thead th{vertical-align:bottom}
 @media (max-width:1100px){.history{grid-template-columns:minmax(0,1fr)}.history figure{position:static}}
 figure{margin:0}
 figcaption{font-size:.9rem;color:var(--muted);margin-top:4px}
@@ -211,22 +214,27 @@ function failuresBlock(s: ConnectorStatus): SafeHtml {
   }</div></div>`;
 }
 
-function historyTable(days: DayCounts[], withDelivery: boolean): SafeHtml {
+function historyTable(days: DayCounts[], withDelivery: boolean, deliveryOn: boolean): SafeHtml {
   const total = (k: keyof Omit<DayCounts, 'day'>) => days.reduce((s, d) => s + d[k], 0);
+  // Short headings keep the table narrow beside the chart; the caption says what they count.
   const cols: [keyof Omit<DayCounts, 'day'>, string][] = [
     ['archived', 'Archived'],
-    ['partial', 'Partially archived'],
+    ['partial', 'Partial'],
     ['failed', 'Failed'],
     ...(withDelivery
       ? ([
           ['delivered', 'Delivered'],
-          ['deliveryFailed', 'Delivery failed or unmapped'],
-          ['deliveryPending', 'Waiting for delivery'],
+          ['deliveryFailed', 'Delivery failed'],
+          ['deliveryPending', deliveryOn ? 'Waiting' : 'Not delivered'],
         ] as [keyof Omit<DayCounts, 'day'>, string][])
       : []),
   ];
   return html`<table class="days" id="history-table">
-<caption>Items per conversation start day (UTC), newest first</caption>
+<caption>Items per conversation start day (UTC), newest first${
+    withDelivery
+      ? html`<span class="note">Partial: partially archived. Delivered, delivery failed (unmapped included) and ${deliveryOn ? 'waiting' : 'not delivered (delivery is off)'}: one per item and mailbox.</span>`
+      : ''
+  }</caption>
 <thead><tr><th scope="col">Day</th>${cols.map(([k, t]) => html`<th scope="col" class="n" data-col="${k}">${t}</th>`)}</tr></thead>
 <tbody>${[...days].reverse().map((d) => {
     const zero = cols.every(([k]) => d[k] === 0);
@@ -256,7 +264,7 @@ function historyBlock(s: ConnectorStatus): SafeHtml {
   }</p>
 <div class="history">
 <figure>${renderDailyChart(h.days, { withDelivery })}<figcaption>${chartSummary(h.days, withDelivery)}</figcaption></figure>
-<div class="tablewrap">${historyTable(h.days, withDelivery)}</div>
+<div class="tablewrap">${historyTable(h.days, withDelivery, s.properties.delivery.enabled)}</div>
 </div>`;
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { startBanner } from '../../dev/host/start-banner.js';
 import { chartSummary, niceMax } from '../../lib/statuspage/chart.js';
 import { duration } from '../../lib/statuspage/html.js';
 import { doorLinks, STATUS_PAGE_CSP, STATUS_PAGE_HEADERS } from '../../lib/statuspage/page.js';
@@ -238,5 +239,18 @@ describe('page helpers', () => {
       { reason: OTHER_REASONS, count: 801 },
     ]);
     expect((r as unknown as { counts: Map<string, number> }).counts.size).toBe(3);
+  });
+  it("npm start's banner names the status page", () => {
+    const text = startBanner({
+      httpUrl: 'http://127.0.0.1:7071',
+      storageConnectionString: 'UseDevelopmentStorage=true',
+      sandboxUrl: undefined,
+      sandboxConversations: undefined,
+      settingsSource: undefined,
+      archiveDir: 'archive-local',
+      functions: [],
+      now: new Date('2026-11-25T12:00:00Z'),
+    });
+    expect(text).toMatch(/^ {2}Status page: +http:\/\/localhost:7071\/api\/status$/m);
   });
 });
