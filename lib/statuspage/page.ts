@@ -44,6 +44,12 @@ export function doorLinks(pagePath: string, via: StatusDoor, query: Record<strin
     log: `${base}/log`,
     summary: `${base}/log/summary`,
     carry: via === 'key' && code ? { code } : {},
+    ...(via === 'key' && !code
+      ? {
+          notice:
+            'These links carry no function key (the page was opened without ?code=): add it to them, or send the x-functions-key header.',
+        }
+      : {}),
   };
 }
 

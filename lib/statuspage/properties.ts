@@ -25,7 +25,10 @@ export type PropertySettings = Pick<
 export function nextRuns(schedule: string, now: number, n = 2): string[] {
   try {
     const it = CronExpressionParser.parse(schedule, { currentDate: new Date(now), tz: 'UTC' });
-    return it.take(n).map((d) => d.toISOString() ?? '');
+    return it
+      .take(n)
+      .map((d) => d.toISOString())
+      .filter((d): d is string => Boolean(d));
   } catch {
     return [];
   }

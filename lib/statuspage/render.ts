@@ -16,6 +16,8 @@ export interface DownloadLinks {
   summary: string;
   /** Query parameters every link carries (the function key `code` on the key door). */
   carry: Record<string, string>;
+  /** Said under the links (e.g. that they carry no key). */
+  notice?: string;
 }
 
 export const STATUS_PAGE_STYLE = `
@@ -291,6 +293,7 @@ ${carried}
 <button type="submit">Download log</button>
 <button type="submit" formaction="${links.summary}">Download summary</button>
 </form>
+${links.notice ? html`<p class="flag">${links.notice}</p>` : ''}
 <p class="note">The log has one row per item and mailbox; the summary one row per day in the columns of Microsoft's connector log. A range may span up to 400 days.</p>`;
 }
 

@@ -4,6 +4,7 @@ import { startBanner } from '../../dev/host/start-banner.js';
 import { chartSummary, niceMax } from '../../lib/statuspage/chart.js';
 import { duration } from '../../lib/statuspage/html.js';
 import { doorLinks, STATUS_PAGE_CSP, STATUS_PAGE_HEADERS } from '../../lib/statuspage/page.js';
+import { nextRuns } from '../../lib/statuspage/properties.js';
 import { attentionItems, renderStatusPage } from '../../lib/statuspage/render.js';
 import { OTHER_REASONS, TopReasons } from '../../lib/statuspage/top-reasons.js';
 import { sampleDays, sampleStatus } from './sample-status.js';
@@ -184,11 +185,15 @@ describe('status page renderer', () => {
       summary: '/api/automation/log/summary',
       carry: { code: 'k' },
     });
-    expect(doorLinks('/odd', 'key', {})).toEqual({
+    const keyless = doorLinks('/odd', 'key', {});
+    expect(keyless).toMatchObject({
       log: '/api/automation/log',
       summary: '/api/automation/log/summary',
       carry: {},
     });
+    expect(renderStatusPage(sampleStatus(), keyless)).toContain(
+      '<p class="flag">These links carry no function key',
+    );
     const page = renderStatusPage(sampleStatus(), {
       log: '/api/automation/log',
       summary: '/api/automation/log/summary',
@@ -207,6 +212,13 @@ describe('page helpers', () => {
     expect([0, 1, 2, 3, 7, 10, 11, 99, 101, 4999].map(niceMax)).toEqual([
       1, 1, 2, 5, 10, 10, 20, 100, 200, 5000,
     ]);
+  });
+  it('lists the next runs of the NCRONTAB schedule (UTC), none for an unreadable one', () => {
+    expect(nextRuns('0 */5 * * * *', Date.parse('2026-12-04T17:02:00Z'))).toEqual([
+      '2026-12-04T17:05:00.000Z',
+      '2026-12-04T17:10:00.000Z',
+    ]);
+    expect(nextRuns('not a schedule', 0)).toEqual([]);
   });
   it('durations read as people say them', () => {
     expect([5_000, 240_000, 7_500_000, 3 * 86_400_000 + 4 * 3_600_000].map(duration)).toEqual([
