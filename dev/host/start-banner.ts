@@ -29,6 +29,7 @@ export function startBanner(info: {
     '  Archive log:',
     `    ${base}/api/log?from=${from}&to=${to}&format=csv`,
     `    ${base}/api/log/summary?from=${from}&to=${to}`,
+    `  Status page:     ${base}/api/status`,
     '',
     '  Press Ctrl-C to stop (host, sandbox and Azurite stop together; Azurite data is in memory only).',
     '',

@@ -27,6 +27,10 @@ import type { Logger } from '../log.js';
 import { downloadItems, downloadSummary, type LogResponse } from '../statuslog/log-download.js';
 import { recordArchivedBlob } from '../statuslog/record-archived-blob.js';
 import { StatusLog } from '../statuslog/status-log.js';
+import { appVersion } from '../statuspage/app-version.js';
+import { doorLinks, messagePage, statusPageResponse } from '../statuspage/page.js';
+import { connectorProperties } from '../statuspage/properties.js';
+import { queueWithPoison } from '../statuspage/queues.js';
 import {
   createBlobServiceClient,
   createStorageClients,
@@ -285,6 +289,56 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
       return route === 'log'
         ? downloadItems(req.query, log, logger, options)
         : downloadSummary(req.query, log, logger, options);
+    },
+
+    /**
+     * The status page (lib/statuspage: properties, state, 30 days, download links) behind either door,
+     * checked like the log downloads; its links point back through the same door.
+     */
+    async statusPage(
+      req: { path: string; query: Record<string, string>; headers: { get(name: string): string | null } },
+      via: 'sign-in' | 'key',
+      logger: Logger,
+    ): Promise<LogResponse> {
+      if (via === 'sign-in') {
+        const access = checkAdminAccess(req.headers, s);
+        if (!access.allowed) {
+          logger.warn('admin request refused', { route: 'status', status: access.status });
+          return messagePage(
+            access.status,
+            access.status === 401 ? 'Sign-in required' : 'Access refused',
+            access.message,
+          );
+        }
+        logger.info('admin request', { route: 'status', user: access.user });
+      }
+      const log = statusLogFor(logger);
+      const queueClient = (name: string) => stg.queues.getQueueClient(name);
+      return statusPageResponse(
+        {
+          properties: connectorProperties(s, {
+            accountId: lpConfig.accountId,
+            appVersion: appVersion(),
+            deliveryImportMode: delivery ? graphConfig?.importMode : undefined,
+            now: now(),
+          }),
+          lastDiscoveryRun: () => runs.last(lpConfig.accountId),
+          watermark: async () => (await watermarks.get(lpConfig.accountId))?.value,
+          queues: [
+            ...queueWithPoison('archive', s.ARCHIVE_QUEUE, queueClient),
+            ...(delivery
+              ? [
+                  ...queueWithPoison('delivery-plan', s.DELIVERY_PLAN_QUEUE, queueClient),
+                  ...queueWithPoison('delivery', s.DELIVERY_QUEUE, queueClient),
+                ]
+              : []),
+          ],
+          entities: (from, to) => log.entities(from, to),
+          now,
+        },
+        doorLinks(req.path, via, req.query),
+        logger,
+      );
     },
   };
 }

@@ -29,6 +29,8 @@ export const FUNCTION_NAMES = [
   'recordPlanFailure',
   'deliverToMailbox',
   'recordDeliveryFailure',
+  'statusPage',
+  'statusPageByKey',
 ] as const;
 
 /** Registers the app's functions (once per process, as the worker loads them). */
@@ -46,6 +48,8 @@ export async function loadFunctions(): Promise<void> {
   await import('../../functions/recordPlanFailure.js');
   await import('../../functions/deliverToMailbox.js');
   await import('../../functions/recordDeliveryFailure.js');
+  await import('../../functions/statusPage.js');
+  await import('../../functions/statusPageByKey.js');
 }
 
 export function projectHostJson(overrides: { queues?: Record<string, unknown> } = {}): unknown {
