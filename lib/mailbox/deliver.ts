@@ -77,12 +77,14 @@ export async function deliverToMailbox(
   const item = { day: msg.day, conversationId: msg.conversationId, itemKey: msg.itemKey };
   const address = msg.mailbox.address;
   const attempts = msg.priorAttempts + attempt;
-  const claim = await deps.deliveries.claim(item, address, owner, deps.leaseMs ?? 10 * 60_000);
-  if (claim !== 'claimed') {
+  const claimed = await deps.deliveries.claim(item, address, owner, deps.leaseMs ?? 10 * 60_000, attempts);
+  if (claimed.claim !== 'claimed') {
     await deps.deliveries.countDuplicate(item, address);
-    return claim === 'done' ? { outcome: 'already-done' } : { outcome: 'in-progress-elsewhere' };
+    return claimed.claim === 'done' ? { outcome: 'already-done' } : { outcome: 'in-progress-elsewhere' };
   }
-  const row = await deps.deliveries.get(item, address);
+  // The row as it was before this claim: did an earlier attempt already try to create the item?
+  const row = claimed.previous;
+  let finished = false;
   const ctx = {
     conversationId: msg.conversationId,
     itemKey: msg.itemKey,
@@ -104,13 +106,7 @@ export async function deliverToMailbox(
       sha256: msg.sha256,
       messageId: msg.messageId,
     };
-    const result = await deps.importer.import(
-      stored,
-      { user: msg.mailbox.userId, address, folderId },
-      {
-        beforeCreate: () => deps.deliveries.attemptStarted(item, address, attempts),
-      },
-    );
+    const result = await deps.importer.import(stored, { user: msg.mailbox.userId, address, folderId });
     const allFound = result.messages.every((m) => m.state === 'found');
     const status = allFound && !row?.createAttemptedAt ? 'duplicate' : 'delivered';
     const notes: string[] = [];
@@ -130,6 +126,7 @@ export async function deliverToMailbox(
       omitted: result.omitted.length,
       attempts,
     });
+    finished = true;
     deps.logger.debug('item delivered to mailbox', { ...ctx, status, parts: result.messages.length });
     return { outcome: status, parts: result.messages.length, reason };
   } catch (err) {
@@ -159,7 +156,7 @@ export async function deliverToMailbox(
     deps.logger.warn('delivery attempt failed, will be retried', { ...ctx, reason });
     throw err;
   } finally {
-    await deps.deliveries.release(item, address, owner);
+    if (!finished) await deps.deliveries.release(item, address, owner);
   }
 }
 

@@ -79,11 +79,7 @@ export class JsonImporter implements MailboxImporter {
     private readonly opts: { maxItemBytes: number },
   ) {}
 
-  async import(
-    item: StoredItem,
-    target: MailboxTarget,
-    hooks: { beforeCreate(): Promise<void> },
-  ): Promise<ImportOutcome> {
+  async import(item: StoredItem, target: MailboxTarget): Promise<ImportOutcome> {
     // The importMime path can skip indexing small items; this one always needs the structure.
     const index = item.index.parts.length ? item.index : await indexMime(await item.source.open());
     const { omittedIdx, omitted } = await chooseOmissions(index, item.source, this.opts.maxItemBytes);
@@ -102,7 +98,6 @@ export class JsonImporter implements MailboxImporter {
       state = 'found';
       present = new Set(await this.graph.listAttachmentNames(target.user, graphId));
     } else {
-      await hooks.beforeCreate();
       const date = new Date(Date.parse(header(index.headers, 'date') ?? '') || Date.now()).toISOString();
       const xHeaders = index.headers
         .filter((h) => /^x-/i.test(h.name))

@@ -21,11 +21,7 @@ export class ImportMimeImporter implements MailboxImporter {
     private readonly opts: { maxItemBytes: number; maxRawPerMessage?: number },
   ) {}
 
-  async import(
-    item: StoredItem,
-    target: MailboxTarget,
-    hooks: { beforeCreate(): Promise<void> },
-  ): Promise<ImportOutcome> {
+  async import(item: StoredItem, target: MailboxTarget): Promise<ImportOutcome> {
     const plan = await planImport({
       index: item.index,
       source: item.source,
@@ -43,16 +39,11 @@ export class ImportMimeImporter implements MailboxImporter {
             open: async () => assembleMessage(m, item.source),
           }));
     const done: ImportedMessage[] = [];
-    let attempted = false;
     for (const m of messages) {
       const existing = await this.graph.findMessages(target.user, target.folderId, m.messageId);
       if (existing[0]) {
         done.push({ messageId: m.messageId, graphId: existing[0].id, state: 'found' });
         continue;
-      }
-      if (!attempted) {
-        await hooks.beforeCreate();
-        attempted = true;
       }
       const created = await this.graph.importMime(
         target.user,

@@ -4,9 +4,8 @@
  * so the item is not a draft, its original times and headers, and its attachments).
  *
  * Idempotent by Message-ID: before creating a message the importer looks it up in the folder; one that is
- * there already is reported `found`, never created twice. `beforeCreate` runs before the first create of
- * a delivery (the caller records that an attempt started, so a later `found` can be told apart from an
- * item that was in the mailbox before this delivery).
+ * there already is reported `found`, never created twice. (The caller's claim on the delivery records that
+ * a create may follow, so a later `found` can be told apart from an item that was there before.)
  */
 import type { OmittedFile } from './import-plan.js';
 import type { ItemSource } from './item-source.js';
@@ -43,11 +42,7 @@ export interface ImportOutcome {
 
 export interface MailboxImporter {
   readonly mode: 'importMime' | 'json';
-  import(
-    item: StoredItem,
-    target: MailboxTarget,
-    hooks: { beforeCreate(): Promise<void> },
-  ): Promise<ImportOutcome>;
+  import(item: StoredItem, target: MailboxTarget): Promise<ImportOutcome>;
 }
 
 /** Time allowed for one upload: a minute, plus the body at a pessimistic 256 KB/s. */

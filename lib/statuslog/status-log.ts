@@ -275,13 +275,17 @@ export class DeliveryLog {
    * Claims the delivery for `owner` (the queue message id, stable across that message's retries) for
    * `leaseMs`: two copies of a delivery message handled at once never both create the item. `busy` when
    * another live copy holds it; `done` when it is delivered already. Optimistic concurrency on the row.
+   * The claim also marks that a create may follow (`createAttemptedAt`); `previous` is the row as it was
+   * before this claim, so the caller can tell an item an earlier attempt created from one that was in the
+   * mailbox before any attempt.
    */
   async claim(
     item: ItemRef,
     mailbox: string,
     owner: string,
     leaseMs: number,
-  ): Promise<'claimed' | 'busy' | 'done'> {
+    attempt: number,
+  ): Promise<{ claim: 'claimed'; previous: DeliveryRow | undefined } | { claim: 'busy' | 'done' }> {
     await this.ensure();
     const rk = deliveryRowKey(item, mailbox);
     for (let attempt = 0; attempt < 8; attempt++) {
@@ -300,33 +304,42 @@ export class DeliveryLog {
             deliveryStatus: 'pending',
             deliveryTime: now.toISOString(),
             deliveryReason: '',
-            attempts: 0,
+            attempts: attempt,
             leaseOwner: owner,
             leaseUntil: until,
+            createAttemptedAt: now.toISOString(),
           });
-          return 'claimed';
+          return { claim: 'claimed', previous: undefined };
         } catch (err) {
           if (isStatus(err, 409)) continue;
           throw err;
         }
       }
-      if (row.deliveryStatus === 'delivered' || row.deliveryStatus === 'duplicate') return 'done';
+      if (row.deliveryStatus === 'delivered' || row.deliveryStatus === 'duplicate') return { claim: 'done' };
       const held = typeof row.leaseUntil === 'string' && row.leaseUntil > now.toISOString();
-      if (held && row.leaseOwner && row.leaseOwner !== owner) return 'busy';
+      if (held && row.leaseOwner && row.leaseOwner !== owner) return { claim: 'busy' };
       try {
         await this.table.updateEntity(
-          { partitionKey: item.day, rowKey: rk, leaseOwner: owner, leaseUntil: until },
+          {
+            partitionKey: item.day,
+            rowKey: rk,
+            leaseOwner: owner,
+            leaseUntil: until,
+            createAttemptedAt: now.toISOString(),
+            attempts: attempt,
+          },
           'Merge',
           {
             etag: String(row.etag),
           },
         );
-        return 'claimed';
+        const previous = DeliveryRowSchema.safeParse(row);
+        return { claim: 'claimed', previous: previous.success ? previous.data : undefined };
       } catch (err) {
         if (!isStatus(err, 412)) throw err;
       }
     }
-    return 'busy';
+    return { claim: 'busy' };
   }
 
   /** Gives a claim back (best effort: an expired lease frees itself). */
@@ -363,15 +376,6 @@ export class DeliveryLog {
     );
   }
 
-  /** Recorded before the first create call of a delivery attempt. */
-  async attemptStarted(item: ItemRef, mailbox: string, attempt: number): Promise<void> {
-    await this.ensure();
-    await this.table.upsertEntity(
-      { ...this.base(item, mailbox), createAttemptedAt: this.now().toISOString(), attempts: attempt },
-      'Merge',
-    );
-  }
-
   async finished(
     item: ItemRef,
     mailbox: string,
@@ -395,6 +399,9 @@ export class DeliveryLog {
         parts: outcome.parts,
         omitted: outcome.omitted,
         attempts: outcome.attempts,
+        // Done: the claim ends with it (one write instead of a separate release).
+        leaseOwner: '',
+        leaseUntil: '',
         lastError: '',
       },
       'Merge',
