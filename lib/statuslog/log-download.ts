@@ -1,8 +1,8 @@
 /**
  * The two log downloads as plain request → response logic (the HTTP functions only adapt it):
  * per-(item, mailbox) rows (CSV/JSON/NDJSON) and the per-day summary, both streamed from the paged table
- * query. A storage failure midway ends the body visibly (an error row/line, then an aborted response):
- * never a truncated log that looks complete, never an unhandled error in the worker.
+ * query. A storage failure midway ends the body visibly (a last error row or line; JSON left invalid):
+ * never a truncated log that looks complete, never a hung response, never an unhandled error.
  */
 import { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -42,12 +42,11 @@ const badRequest = (message: string): LogResponse => ({
 
 const attachment = (name: string) => `attachment; filename="${name}"`;
 
-/** Wraps an async text generator so its failure is logged and aborts the stream (never thrown unhandled). */
-function streamed(gen: AsyncIterable<string>, logger: Logger, what: string): Readable {
-  const r = Readable.from(gen);
-  r.on('error', (err) => logger.error(`${what}: download aborted`, { error: (err as Error).message }));
-  return r;
-}
+/** Logs a download that ended incomplete (its body already says so to the client). */
+const failed = (logger: Logger, what: string) => (err: Error) =>
+  logger.error(`${what}: storage failed midway; the download ends with an error marker`, {
+    error: err.message,
+  });
 
 function items(log: StatusLog, from: string, to: string, logger: Logger) {
   return joinedItems(log.entities(from, to), (e, field) =>
@@ -76,8 +75,7 @@ export function downloadItems(
   });
   const base = `liveperson-archive-log_${q.from}_${q.to}`;
   if (q.format === 'csv') {
-    const body = csvStream(records, LOG_COLUMNS);
-    body.on('error', (err) => logger.error('status log download aborted', { error: err.message }));
+    const body = csvStream(records, LOG_COLUMNS, failed(logger, 'status log download'));
     return {
       status: 200,
       headers: {
@@ -91,12 +89,12 @@ export function downloadItems(
     return {
       status: 200,
       headers: { 'content-type': 'application/x-ndjson' },
-      body: streamed(ndjson(records), logger, 'status log download'),
+      body: Readable.from(ndjson(records, failed(logger, 'status log download'))),
     };
   return {
     status: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: streamed(jsonArray(records), logger, 'status log download'),
+    body: Readable.from(jsonArray(records, failed(logger, 'status log download'))),
   };
 }
 
@@ -112,8 +110,7 @@ export function downloadSummary(
   logger.info('status log summary', { from: q.from, to: q.to, format: q.format });
   const days = summarize(items(log, q.from, q.to, logger), { from: q.from, to: q.to, today: opts.today });
   if (q.format === 'csv') {
-    const body = csvStream(days, SUMMARY_COLUMNS);
-    body.on('error', (err) => logger.error('status log summary aborted', { error: err.message }));
+    const body = csvStream(days, SUMMARY_COLUMNS, failed(logger, 'status log summary'));
     return {
       status: 200,
       headers: {
@@ -126,6 +123,6 @@ export function downloadSummary(
   return {
     status: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: streamed(jsonArray(days), logger, 'status log summary'),
+    body: Readable.from(jsonArray(days, failed(logger, 'status log summary'))),
   };
 }

@@ -33,6 +33,8 @@ type Range = { from: string; to: string };
 /** Range checks only once both dates are valid, so a bad date gets exactly one, precise error. */
 const rangeChecks = <S extends z.ZodType<Range>>(schema: S) =>
   schema.superRefine((q, ctx) => {
+    // A bad date is already reported by its own schema: comparing it would only add noise.
+    if (!day.safeParse(q.from).success || !day.safeParse(q.to).success) return;
     if (q.from > q.to) ctx.addIssue({ code: 'custom', message: 'must not be after "to"', path: ['from'] });
     else if ((Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 > MAX_RANGE_DAYS)
       ctx.addIssue({
@@ -156,14 +158,20 @@ export function excelSafe(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
+export type DownloadErrorListener = (err: Error) => void;
+
+const incomplete = (err: unknown) => `log incomplete: ${err instanceof Error ? err.message : String(err)}`;
+
 /**
  * A CSV of `rows`, streamed. If reading the rows fails midway (storage unreachable), the CSV ends with a
- * row `#ERROR,<what happened>` and the stream is destroyed with the error, so the HTTP response is
- * aborted instead of looking complete: a client can always tell a complete log from a broken one.
+ * last row `#ERROR,"log incomplete: …"`, so a client can always tell a complete log from a broken one.
+ * The stream itself ends normally: the Functions HTTP stream proxy leaves a response hanging when its body
+ * stream errors, and a hung download is worse than one that says it is incomplete.
  */
 export function csvStream(
   rows: AsyncIterable<Record<string, string | number>>,
   columns: readonly string[],
+  onError: DownloadErrorListener = () => {},
 ): Readable {
   const csv = stringify({
     header: true,
@@ -174,41 +182,62 @@ export function csvStream(
   });
   const out = new PassThrough();
   csv.on('data', (c) => out.write(c));
-  csv.on('end', () => out.end());
-  csv.on('error', (err) => out.destroy(err));
+  let failure: string | undefined;
+  csv.on('end', () => {
+    if (failure !== undefined) out.write(`#ERROR,${JSON.stringify(failure)}\r\n`);
+    out.end();
+  });
+  csv.on('error', (err) => {
+    onError(err);
+    out.end(`#ERROR,${JSON.stringify(incomplete(err))}\r\n`);
+  });
   (async () => {
     try {
       for await (const r of rows) {
         if (out.destroyed) return;
         if (!csv.write(r)) await new Promise((resolve) => csv.once('drain', resolve));
       }
-      csv.end();
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      out.write(`#ERROR,${JSON.stringify(`log incomplete: ${message}`)}\r\n`);
-      out.destroy(err instanceof Error ? err : new Error(message));
+      failure = incomplete(err);
+      onError(err instanceof Error ? err : new Error(String(err)));
     }
+    csv.end();
   })();
   return out;
 }
 
-/** NDJSON; a failure midway ends it with an `{"error": …}` line before the stream is aborted. */
-export async function* ndjson(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
+/** NDJSON; a failure midway ends it with a last `{"error": "log incomplete: …"}` line. */
+export async function* ndjson(
+  rows: AsyncIterable<unknown>,
+  onError: DownloadErrorListener = () => {},
+): AsyncGenerator<string> {
   try {
     for await (const r of rows) yield `${JSON.stringify(r)}\n`;
   } catch (err) {
-    yield `${JSON.stringify({ error: `log incomplete: ${err instanceof Error ? err.message : String(err)}` })}\n`;
-    throw err;
+    onError(err instanceof Error ? err : new Error(String(err)));
+    yield `${JSON.stringify({ error: incomplete(err) })}\n`;
   }
 }
 
-/** A JSON array streamed element by element; a failure midway aborts it (the JSON is then invalid). */
-export async function* jsonArray(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
+/**
+ * A JSON array streamed element by element. A failure midway leaves the array unclosed and adds an
+ * `{"error": …}` object after it: the body is then not valid JSON, so no parser takes it for the whole log.
+ */
+export async function* jsonArray(
+  rows: AsyncIterable<unknown>,
+  onError: DownloadErrorListener = () => {},
+): AsyncGenerator<string> {
   let first = true;
   yield '[';
-  for await (const r of rows) {
-    yield `${first ? '' : ','}\n${JSON.stringify(r)}`;
-    first = false;
+  try {
+    for await (const r of rows) {
+      yield `${first ? '' : ','}\n${JSON.stringify(r)}`;
+      first = false;
+    }
+  } catch (err) {
+    onError(err instanceof Error ? err : new Error(String(err)));
+    yield `\n${JSON.stringify({ error: incomplete(err) })}\n`;
+    return;
   }
   yield first ? ']\n' : '\n]\n';
 }

@@ -60,6 +60,11 @@ describe('log export', () => {
     expect(JSON.parse(await text(jsonArray(from([{ a: 1 }, { b: 2 }]))))).toEqual([{ a: 1 }, { b: 2 }]);
   });
 
+  it('an invalid date gets one precise error, not range errors on top', () => {
+    const bad = LogQuerySchema.safeParse({ from: '2026-13-01', to: '2026-12-31' });
+    expect(describeQueryError(bad.error!)).toBe('from: must be a date as yyyy-mm-dd');
+  });
+
   it('query validation names the parameter at fault', () => {
     const bad = LogQuerySchema.safeParse({ from: '2024-13-01', to: '2024-03-01', status: 'archived,nope' });
     expect(bad.success).toBe(false);
