@@ -225,27 +225,7 @@ export async function planImport(ctx: PlanContext): Promise<ImportPlan> {
       'the item is too large for one request and is not multipart: it cannot be cut into parts',
     );
 
-  // The mailbox limit: leave out the largest files (never the transcript, part 0) until the rest fits.
-  const omittedIdx = new Set<number>();
-  let total = index.size;
-  const bySize = index.parts
-    .map((p, i) => ({ p, i }))
-    .filter(({ i }) => i > 0)
-    .sort((a, b) => b.p.decodedSize - a.p.decodedSize);
-  for (const { p, i } of bySize) {
-    if (total <= ctx.maxItemBytes) break;
-    omittedIdx.add(i);
-    total -= p.end - p.start;
-  }
-  const omitted: OmittedFile[] = [];
-  for (const i of [...omittedIdx].sort((a, b) => a - b)) {
-    const p = index.parts[i]!;
-    omitted.push({
-      name: p.filename ?? `part ${i + 1}`,
-      size: p.decodedSize,
-      sha256: await sha256OfPart(ctx.source, p),
-    });
-  }
+  const { omittedIdx, omitted } = await chooseOmissions(index, ctx.source, ctx.maxItemBytes);
 
   // Pack the remaining parts greedily, in their original order; cut any part too big for one message.
   const seed = createHash('sha256').update(ctx.itemSha256).update(original).digest('hex').slice(0, 16);
