@@ -276,3 +276,51 @@ describe('mailbox delivery under Graph faults', () => {
     expect(stored).toBeGreaterThan(5);
   });
 });
+
+describe('mailbox delivery with GRAPH_IMPORT_MODE=json (v1.0 JSON create, upload sessions)', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({
+      connection: inject('storageConnection'),
+      sandbox: { conversations: 0, seed: 1 },
+      graph: { seed: 8 },
+      settings: { GRAPH_IMPORT_MODE: 'json' },
+    });
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('creates a received (non-draft) message with its original times and Message-ID, and every file intact', async () => {
+    const files = [
+      { name: 'statement.pdf', bytes: bytesOf(7 * 1024 * 1024, 41) }, // upload session, 3 ranges
+      { name: 'receipt.png', bytes: bytesOf(200_000, 42) },
+    ];
+    const stored = await archiveAndRecord(p, 'json-mode', files, 'jane.doe@brand.example');
+    await p.host.idle({ timeoutMs: 120_000 });
+    const got = (await p.graph!.items('jane.doe@brand.example')).filter(
+      (i) => i.internetMessageId === stored.result.messageId,
+    );
+    expect(got).toHaveLength(1);
+    const item = got[0]!;
+    expect(item.isDraft).toBe(false);
+    expect(item.createdVia).toBe('json');
+    expect(Date.parse(item.receivedDateTime)).toBe(stored.result.startTime.getTime());
+    const byName = new Map(item.attachments.map((a) => [a.name, a.bytes]));
+    for (const f of files)
+      expect(sha256(byName.get(f.name) ?? Buffer.alloc(0)), f.name).toBe(sha256(f.bytes));
+    expect([...byName.keys()].some((n) => n.startsWith('conversation-') && n.endsWith('.json'))).toBe(true);
+    const stats = p.graph!.stats().calls;
+    expect(stats['uploadSession.put']).toBeGreaterThanOrEqual(3);
+    // Planned again: found by its Message-ID, not created twice.
+    await p.runtime.delivery!.enqueuePlan(stored.blobName);
+    await p.host.idle({ timeoutMs: 60_000 });
+    expect(
+      (await p.graph!.items('jane.doe@brand.example')).filter(
+        (i) => i.internetMessageId === stored.result.messageId,
+      ),
+    ).toHaveLength(1);
+    const row = (await logRows(p, JUNE_2024)).find((r) => r.conversationId === 'json-mode');
+    expect(row).toMatchObject({ deliveryStatus: 'delivered', mailbox: 'jane.doe@brand.example' });
+  }, 180_000);
+});
