@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** A running Azurite (Blob, Queue, Table) with the connection string the SDKs and the host settings use. */
@@ -13,16 +14,22 @@ const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /**
- * Starts Azurite in memory. Port 0 by default, so parallel runs never collide; the real ports are read
- * from Azurite's own "listening at" lines. `--skipApiVersionCheck` because current SDKs send a newer
- * service version than Azurite declares.
+ * Starts Azurite, in memory unless `location` names a folder to keep its data in (so a restart continues
+ * where it stopped). Port 0 by default, so parallel runs never collide; the real ports are read from
+ * Azurite's own "listening at" lines. `--skipApiVersionCheck` because current SDKs send a newer service
+ * version than Azurite declares; `--silent` because a console access-log line per request costs Azurite
+ * time and nobody reads it.
  */
-export async function startAzurite(opts: { blobPort?: number; queuePort?: number; tablePort?: number } = {}) {
+export async function startAzurite(
+  opts: { blobPort?: number; queuePort?: number; tablePort?: number; location?: string } = {},
+) {
   const require = createRequire(import.meta.url);
   const entry = require.resolve('azurite/dist/src/azurite.js');
+  if (opts.location) mkdirSync(opts.location, { recursive: true });
   const args = [
     entry,
-    '--inMemoryPersistence',
+    ...(opts.location ? ['--location', opts.location] : ['--inMemoryPersistence']),
+    '--silent',
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--loose',
@@ -83,8 +90,9 @@ export async function startAzurite(opts: { blobPort?: number; queuePort?: number
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    // Azurite takes about 2 s to close its servers after SIGTERM; SIGKILL if it hangs.
-    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    // Azurite takes about 2 s to close its servers after SIGTERM (and saves its data when on disk);
+    // SIGKILL if it hangs.
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.once('exit', () => {
       clearTimeout(force);
       resolve();

@@ -38,7 +38,7 @@ describe('infra/main.bicep matches what the functions use', () => {
         for (const v of Object.values(b))
           if (typeof v === 'string') for (const m of v.matchAll(/%([^%]+)%/g)) used.add(m[1]!);
     }
-    expect([...used].sort()).toEqual(['ARCHIVE_CONTAINER', 'ARCHIVE_QUEUE', 'DISCOVERY_SCHEDULE']);
+    expect([...used].sort()).toEqual(['ARCHIVE_QUEUE', 'DISCOVERY_SCHEDULE']);
     for (const s of used) expect(settingNames, s).toContain(s);
   });
 
