@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 export interface AzuriteInstance {
   connectionString: string;
   ports: { blob: number; queue: number; table: number };
+  /** The Azurite process. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -84,7 +86,7 @@ export async function startAzurite(
     `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
     `BlobEndpoint=${host}:${ports.blob}/${ACCOUNT};QueueEndpoint=${host}:${ports.queue}/${ACCOUNT};` +
     `TableEndpoint=${host}:${ports.table}/${ACCOUNT};`;
-  return { connectionString, ports, stop: () => stopChild(child) } satisfies AzuriteInstance;
+  return { connectionString, ports, pid: child.pid, stop: () => stopChild(child) } satisfies AzuriteInstance;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
