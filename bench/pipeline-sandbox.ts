@@ -2,7 +2,7 @@
  * The LivePerson sandbox for `bench:pipeline`, in a process of its own so its memory and CPU are not
  * counted as the host's. Started with `fork()`; talks over the IPC channel:
  *   → { type: 'ready', url, env, closed }             once listening
- *   ← { type: 'stats' } → { type: 'stats', stats }    the sandbox's call counts
+ *   ← { type: 'stats' } → { type: 'stats', stats, cpuSeconds }   call counts and CPU time so far
  *   ← { type: 'reset' } → { type: 'reset' }           zero the call counts
  *   ← { type: 'stop' }                                stop and exit
  */
@@ -28,7 +28,10 @@ const closed = sandbox.conversations.ids().filter((id) => {
 }).length;
 process.on('message', async (raw) => {
   const m = MessageSchema.parse(raw);
-  if (m.type === 'stats') send({ type: 'stats', stats: sandbox.stats() });
+  if (m.type === 'stats') {
+    const cpu = process.cpuUsage();
+    send({ type: 'stats', stats: sandbox.stats(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  }
   if (m.type === 'reset') {
     sandbox.resetStats();
     send({ type: 'reset' });

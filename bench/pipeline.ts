@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -88,7 +88,7 @@ async function startSandboxProcess() {
   return {
     ...ready,
     stats: () =>
-      ask<{ stats: { calls: Record<string, number>; total: number } }>('stats').then((r) => r.stats),
+      ask<{ stats: { calls: Record<string, number>; total: number }; cpuSeconds: number }>('stats'),
     reset: () => ask('reset'),
     stop: () =>
       new Promise<void>((resolve) => {
@@ -99,6 +99,20 @@ async function startSandboxProcess() {
 }
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+const ownCpuSeconds = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
 const azuriteDir = values.azurite === 'disk' ? mkdtempSync(path.join(tmpdir(), 'bench-azurite-')) : undefined;
 const azuriteOpts = (dir: string | undefined) => (dir ? { location: dir } : {});
 
@@ -149,6 +163,11 @@ let stored = 0;
 let pipelineRate = 0;
 try {
   await sandbox.reset();
+  const cpuAtStart = {
+    host: ownCpuSeconds(),
+    azurite: cpuSecondsOf(azurite.pid),
+    sandbox: (await sandbox.stats()).cpuSeconds,
+  };
   const recorded = () => host.invocations().filter((i) => i.functionName === 'recordStatus' && i.ok).length;
   const started = performance.now();
   const intervals: number[] = [];
@@ -181,7 +200,12 @@ try {
   const csv = await res.text();
   const logSeconds = (performance.now() - logStart) / 1000;
 
-  const lp = await sandbox.stats();
+  const { stats: lp, cpuSeconds: sandboxCpu } = await sandbox.stats();
+  const cpu = {
+    host: ownCpuSeconds() - cpuAtStart.host,
+    azurite: cpuSecondsOf(azurite.pid) - cpuAtStart.azurite,
+    sandbox: sandboxCpu - cpuAtStart.sandbox,
+  };
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   console.log(
     `\nbench:pipeline — ${conversations} conversations generated, ${sandbox.closed} closed (to archive)`,
@@ -200,6 +224,10 @@ try {
     `  LivePerson calls            ${lp.total} = ${(lp.total / Math.max(1, stored)).toFixed(2)} per conversation (sandbox stats, all endpoints)`,
   );
   console.log(`  by endpoint                 ${JSON.stringify(lp.calls)}`);
+  const perItem = (s: number) => `${((1000 * s) / Math.max(1, stored)).toFixed(1)} ms`;
+  console.log(
+    `  CPU per conversation        host ${perItem(cpu.host)}, Azurite ${perItem(cpu.azurite)}, sandbox ${perItem(cpu.sandbox)} (of ${seconds.toFixed(0)} s wall; Azurite is single-threaded)`,
+  );
   console.log(`  blob operations (proxy)     ${JSON.stringify(blobEvents.operations())}`);
   console.log(
     `  log download                ${csv.split('\r\n').length - 2} rows in ${logSeconds.toFixed(1)} s`,
@@ -241,6 +269,7 @@ if (!values['no-floor']) {
   const floorDir = azuriteDir ? mkdtempSync(path.join(tmpdir(), 'bench-azurite-')) : undefined;
   const fresh = await startAzurite(azuriteOpts(floorDir));
   try {
+    const azuriteCpu = cpuSecondsOf(fresh.pid);
     const q = parseHostJson(hostJson).queues;
     const floor = await measureStorageFloor({
       connectionString: fresh.connectionString,
@@ -253,6 +282,9 @@ if (!values['no-floor']) {
     });
     console.log(
       `  storage floor               ${floor.perSecond.toFixed(1)} conv/s: Azurite alone, ${stored} × the app's per-item operations (${(floor.operations / Math.max(1, stored)).toFixed(1)} each; .json ${sizes.json} B, .eml ${sizes.eml} B) in ${floor.seconds.toFixed(1)} s`,
+    );
+    console.log(
+      `  floor CPU per conversation  Azurite ${((1000 * (cpuSecondsOf(fresh.pid) - azuriteCpu)) / Math.max(1, stored)).toFixed(1)} ms`,
     );
     console.log(`  pipeline / floor            ${(pipelineRate / floor.perSecond).toFixed(2)}`);
   } finally {

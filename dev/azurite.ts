@@ -23,7 +23,18 @@ const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
  * time and nobody reads it.
  */
 export async function startAzurite(
-  opts: { blobPort?: number; queuePort?: number; tablePort?: number; location?: string } = {},
+  opts: {
+    blobPort?: number;
+    queuePort?: number;
+    tablePort?: number;
+    location?: string;
+    /**
+     * In a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group) does not
+     * stop Azurite before the host has drained its work into it; it is stopped by stop(), or killed when
+     * this process exits.
+     */
+    ownProcessGroup?: boolean;
+  } = {},
 ) {
   const require = createRequire(import.meta.url);
   const entry = require.resolve('azurite/dist/src/azurite.js');
@@ -48,7 +59,15 @@ export async function startAzurite(
     '--tablePort',
     String(opts.tablePort ?? 0),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownProcessGroup ?? false,
+  });
+  if (opts.ownProcessGroup) {
+    const kill = () => child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.off('exit', kill));
+  }
   const ports = await new Promise<AzuriteInstance['ports']>((resolve, reject) => {
     const found: Partial<Record<'blob' | 'queue' | 'table', number>> = {};
     let output = '';

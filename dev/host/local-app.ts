@@ -60,12 +60,18 @@ export interface LocalApp {
 async function startLocalAzurite(location: string, usualPorts: boolean): Promise<AzuriteInstance> {
   if (usualPorts) {
     try {
-      return await startAzurite({ blobPort: 10000, queuePort: 10001, tablePort: 10002, location });
+      return await startAzurite({
+        blobPort: 10000,
+        queuePort: 10001,
+        tablePort: 10002,
+        location,
+        ownProcessGroup: true,
+      });
     } catch {
       // taken: random ports below
     }
   }
-  return startAzurite({ location });
+  return startAzurite({ location, ownProcessGroup: true });
 }
 
 export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
