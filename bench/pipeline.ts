@@ -47,9 +47,9 @@ const intervalS = Number(values['interval-s']);
 const spanDays = Number(values['span-days']);
 
 // Peak RSS of this process: the local host, the blob event proxy and the app's code (not the sandbox, not Azurite).
-let peakRss = process.memoryUsage().rss;
+let peakRss = process.memoryUsage.rss();
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss()); // rss() alone: memoryUsage() walks the heap
 }, 100);
 
 /** The sandbox in a child process, with a tiny request/reply protocol (bench/pipeline-sandbox.ts). */
@@ -178,7 +178,7 @@ try {
     last = now;
     const elapsed = (performance.now() - started) / 1000;
     console.log(
-      `  … ${elapsed.toFixed(0)} s: ${now}/${sandbox.closed} items recorded, ${intervals.at(-1)!.toFixed(1)} conv/s in the last ${intervalS} s, RSS ${mb(process.memoryUsage().rss)}`,
+      `  … ${elapsed.toFixed(0)} s: ${now}/${sandbox.closed} items recorded, ${intervals.at(-1)!.toFixed(1)} conv/s in the last ${intervalS} s, RSS ${mb(process.memoryUsage.rss())}`,
     );
   }, intervalS * 1000);
   await host.runTimer('discoverConversations');
@@ -206,7 +206,7 @@ try {
     azurite: cpuSecondsOf(azurite.pid) - cpuAtStart.azurite,
     sandbox: sandboxCpu - cpuAtStart.sandbox,
   };
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
   console.log(
     `\nbench:pipeline — ${conversations} conversations generated, ${sandbox.closed} closed (to archive)`,
   );

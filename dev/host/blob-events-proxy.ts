@@ -27,8 +27,9 @@ export interface BlobEventProxy extends BlobEventSource {
  * through unchanged (streamed both ways), and when a request creates a blob (Put Blob, Put Block List,
  * Copy Blob, Put Blob From URL answered 201, or 202 with the copy done), emits the
  * `Microsoft.Storage.BlobCreated` event Azure Storage would publish, in the Event Grid schema. Each event
- * costs nothing beyond the request itself, except a Put Block List or copy, whose size takes one HEAD
- * straight to Azurite. No container is ever listed.
+ * costs nothing beyond the request itself: a Put Block List's size is the sum of the blocks it commits,
+ * whose sizes the proxy saw staged; only a copy (or blocks it did not see) takes one HEAD straight to
+ * Azurite. No container is ever listed.
  *
  * The event is handed to the listeners before the write's response goes back, so whoever waits for the
  * write also finds its event pending; listeners deliver asynchronously (Event Grid does not make the
@@ -50,6 +51,7 @@ export async function startBlobEventProxy(opts: {
   const direct = BlobServiceClient.fromConnectionString(opts.upstream);
   const listeners = new Set<(e: EventGridEvent) => void>();
   const counts = new Map<string, number>();
+  const staged = new StagedBlocks();
   let sequence = 0n;
   let endpoint = '';
 
@@ -70,8 +72,19 @@ export async function startBlobEventProxy(opts: {
       res.end();
     });
     req.on('aborted', () => out.destroy());
+    // A Put Block List's body names the blocks committed: kept (it is small) to add up their sizes.
+    let blockList: Buffer[] | undefined = op.raises?.api === 'PutBlockList' ? [] : undefined;
+    let blockListBytes = 0;
+    if (blockList)
+      req.on('data', (chunk: Buffer) => {
+        blockListBytes += chunk.length;
+        if (blockListBytes > MAX_BLOCK_LIST_BYTES) blockList = undefined;
+        else blockList?.push(chunk);
+      });
     out.on('response', (up) => {
       const status = up.statusCode ?? 500;
+      if (op.stagedBlock && status === 201)
+        staged.add(op.stagedBlock.key, op.stagedBlock.blockId, Number(header(req.headers, 'content-length')));
       const created =
         op.raises !== undefined &&
         (status === 201 || (status === 202 && header(up.headers, 'x-ms-copy-status') === 'success'));
@@ -80,7 +93,13 @@ export async function startBlobEventProxy(opts: {
         up.pipe(res);
       };
       if (!created || !op.raises) return forward();
-      blobCreated(op.raises, req.headers, up.headers)
+      const committedSize = blockList
+        ? staged.commit(
+            `${op.raises.container}/${op.raises.blobName}`,
+            Buffer.concat(blockList).toString('utf8'),
+          )
+        : undefined;
+      blobCreated(op.raises, req.headers, up.headers, committedSize)
         .then((event) => {
           for (const l of listeners) l(event);
         })
@@ -99,12 +118,23 @@ export async function startBlobEventProxy(opts: {
     w: NonNullable<Operation['raises']>,
     reqHeaders: http.IncomingHttpHeaders,
     resHeaders: http.IncomingHttpHeaders,
+    committedSize: number | undefined,
   ): Promise<EventGridEvent> {
     let contentType = header(reqHeaders, 'x-ms-blob-content-type') ?? header(reqHeaders, 'content-type');
-    let contentLength = w.api === 'PutBlob' ? Number(header(reqHeaders, 'content-length')) : Number.NaN;
+    let contentLength =
+      w.api === 'PutBlob'
+        ? Number(header(reqHeaders, 'content-length'))
+        : w.api === 'PutBlockList'
+          ? (committedSize ?? Number.NaN)
+          : Number.NaN;
     let blobType = header(reqHeaders, 'x-ms-blob-type') as BlobCreatedData['blobType'] | undefined;
-    if (w.api !== 'PutBlob' || !Number.isFinite(contentLength)) {
-      // The committed size is not in the request: ask Azurite once (constant cost per blob, no listing).
+    if (w.api === 'PutBlockList') {
+      blobType = 'BlockBlob';
+      contentType = header(reqHeaders, 'x-ms-blob-content-type');
+    }
+    if (!Number.isFinite(contentLength)) {
+      // The size is not in the requests seen (a copy, or blocks staged before the proxy started): ask
+      // Azurite once (constant cost per blob, no listing).
       const props = await direct.getContainerClient(w.container).getBlobClient(w.blobName).getProperties();
       contentLength = props.contentLength ?? 0;
       contentType = props.contentType ?? contentType;
@@ -159,8 +189,48 @@ export async function startBlobEventProxy(opts: {
   };
 }
 
+/** A Put Block List body larger than this (over ~80,000 block ids) falls back to a HEAD for the size. */
+const MAX_BLOCK_LIST_BYTES = 8 * 1024 * 1024;
+/** Blobs with staged, uncommitted blocks remembered at most (abandoned uploads are forgotten oldest first). */
+const MAX_STAGED_BLOBS = 10_000;
+
+/**
+ * Sizes of blocks staged (Put Block) and not yet committed, per blob: a Put Block List's size is the sum
+ * of the blocks it names, so no request to Azurite is needed for it.
+ */
+class StagedBlocks {
+  readonly #blobs = new Map<string, Map<string, number>>();
+
+  add(blob: string, blockId: string, size: number): void {
+    if (!Number.isFinite(size)) return;
+    let blocks = this.#blobs.get(blob);
+    if (!blocks) {
+      if (this.#blobs.size >= MAX_STAGED_BLOBS) this.#blobs.delete(this.#blobs.keys().next().value!);
+      blocks = new Map();
+      this.#blobs.set(blob, blocks);
+    }
+    blocks.set(blockId, size);
+  }
+
+  /** The committed size, or undefined when a block is not known here (e.g. a committed one reused). */
+  commit(blob: string, blockListXml: string): number | undefined {
+    const blocks = this.#blobs.get(blob);
+    // Committing discards the blob's other uncommitted blocks, in Azure as in Azurite.
+    this.#blobs.delete(blob);
+    let total = 0;
+    for (const m of blockListXml.matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)) {
+      const size = m[1] === 'Committed' ? undefined : blocks?.get(m[2]!.trim());
+      if (size === undefined) return undefined;
+      total += size;
+    }
+    return total;
+  }
+}
+
 interface Operation {
   name: string;
+  /** A Put Block: which blob and block, to remember its size. */
+  stagedBlock?: { key: string; blockId: string };
   raises?: {
     api: BlobCreatedData['api'];
     account: string;
