@@ -17,7 +17,10 @@ const LOCAL_TOPIC_PREFIX = '/subscriptions/00000000-0000-0000-0000-000000000000/
 export interface BlobEventProxy extends BlobEventSource {
   /** The upstream connection string with its blob endpoint pointing at this proxy (queue, table unchanged). */
   readonly connectionString: string;
-  /** Blob service operations seen so far, by name (ListBlobs, ListContainers, PutBlob, PutBlockList, ...). */
+  /**
+   * Blob service operations seen so far, by name (ListBlobs, ListContainers, PutBlob, PutBlockList, ...),
+   * plus SizeLookup: the proxy's own HEADs to Azurite for a created blob's size.
+   */
   operations(): Record<string, number>;
   close(): Promise<void>;
 }
@@ -135,6 +138,7 @@ export async function startBlobEventProxy(opts: {
     if (!Number.isFinite(contentLength)) {
       // The size is not in the requests seen (a copy, or blocks staged before the proxy started): ask
       // Azurite once (constant cost per blob, no listing).
+      counts.set('SizeLookup', (counts.get('SizeLookup') ?? 0) + 1);
       const props = await direct.getContainerClient(w.container).getBlobClient(w.blobName).getProperties();
       contentLength = props.contentLength ?? 0;
       contentType = props.contentType ?? contentType;
@@ -284,6 +288,13 @@ export function classify(method: string, rawUrl: string, headers: http.IncomingH
   };
   if (m === 'PUT' && comp === 'blocklist')
     return { name: 'PutBlockList', raises: { api: 'PutBlockList', ...target } };
+  if (m === 'PUT' && comp === 'block') {
+    const blockId = url.searchParams.get('blockid');
+    return {
+      name: 'PutBlock',
+      ...(blockId ? { stagedBlock: { key: `${target.container}/${target.blobName}`, blockId } } : {}),
+    };
+  }
   if (m === 'PUT' && !comp) {
     if (header(headers, 'x-ms-copy-source')) {
       const api = header(headers, 'x-ms-blob-type') ? 'PutBlobFromUrl' : 'CopyBlob';

@@ -150,6 +150,8 @@ describe('Event Grid emulation: BlobCreated pushed by the blob event proxy', () 
       contentLength: 11,
       contentType: 'message/rfc822',
     });
+    // The sizes came from the requests (blocks as staged), except for the re-committed block.
+    expect(p.operations().SizeLookup).toBe(1);
     // No listing anywhere: the events came from the writes themselves.
     expect(p.operations().ListBlobs ?? 0).toBe(0);
     expect(p.operations().ListContainers ?? 0).toBe(0);

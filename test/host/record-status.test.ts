@@ -23,6 +23,7 @@ describe('the app on the local host: recordStatus by Event Grid', () => {
     expect(recordStatus.every((i) => i.ok)).toBe(true);
     const ops = pipeline.blobEvents.operations();
     expect(ops.PutBlockList).toBe(2 * closed.length);
+    expect(ops.SizeLookup ?? 0).toBe(0); // every size from the requests themselves
     expect(ops.ListBlobs ?? 0).toBe(0);
     expect(ops.ListContainers ?? 0).toBe(0);
   });
