@@ -299,6 +299,8 @@ class Host implements LocalHost {
     await Promise.allSettled([...this.#timers.values()].map((t) => t.running));
     await Promise.all(this.#queues.map((l) => l.stop()));
     await Promise.all(this.#blobs.map((b) => b.drain()));
+    // The invocations under way finish first: the blobs they write still raise events, delivered below.
+    await this.#runner.drain();
     // Events already accepted are delivered (or dead-lettered) before the host stops; new ones are not taken.
     this.#unsubscribeEvents?.();
     this.#unsubscribeEvents = undefined;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type BlobEventProxy, startBlobEventProxy } from '../../dev/host/blob-events-proxy.js';
 import type { BlobEventSource, EventGridEvent as HostEvent } from '../../dev/host/event-grid.js';
@@ -262,5 +263,44 @@ describe('Event Grid emulation: BlobCreated pushed by the blob event proxy', () 
         JSON.parse((await dl.getBlobClient(b.name).downloadToBuffer()).toString())[0].deadLetterReason,
       );
     expect(reasons).toEqual(['LocalHostStopped']);
+  });
+
+  it('stop() lets a running invocation finish and still delivers the event of the blob it writes', async () => {
+    const id = uid();
+    const watched = `eg${id}-late`;
+    const p = await proxy();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let writing = false;
+    app.storageQueue(`eglatewriter${id}`, {
+      queueName: `eg${id}-late`,
+      connection: 'AzureWebJobsStorage',
+      handler: async () => {
+        writing = true;
+        await gate;
+        const c = BlobServiceClient.fromConnectionString(p.connectionString).getContainerClient(watched);
+        await c.createIfNotExists();
+        await c.getBlockBlobClient('late.eml').upload('l', 1);
+      },
+    });
+    const seen: string[] = [];
+    app.eventGrid(`eglate${id}`, {
+      handler: (event: EventGridEvent) => {
+        seen.push(event.subject);
+      },
+    });
+    const h = await host(`eglate${id}`, p, p.connectionString, watched, {
+      functions: pick(`eglate${id}`, `eglatewriter${id}`),
+    });
+    const q = QueueServiceClient.fromConnectionString(p.connectionString).getQueueClient(`eg${id}-late`);
+    await q.createIfNotExists();
+    await q.sendMessage(Buffer.from('{}').toString('base64'));
+    await waitFor(() => writing, 'the writer to start');
+    const stopped = h.stop();
+    release();
+    await stopped;
+    expect(seen).toEqual([`/blobServices/default/containers/${watched}/blobs/late.eml`]);
   });
 });
