@@ -40,6 +40,8 @@ export async function startAzurite(
   const entry = require.resolve('azurite/dist/src/azurite.js');
   if (opts.location) mkdirSync(opts.location, { recursive: true });
   const args = [
+    '--import',
+    lokiIndexFirst(entry),
     entry,
     ...(opts.location ? ['--location', opts.location] : ['--inMemoryPersistence']),
     '--silent',
@@ -106,6 +108,37 @@ export async function startAzurite(
     `BlobEndpoint=${host}:${ports.blob}/${ACCOUNT};QueueEndpoint=${host}:${ports.queue}/${ACCOUNT};` +
     `TableEndpoint=${host}:${ports.table}/${ACCOUNT};`;
   return { connectionString, ports, pid: child.pid, stop: () => stopChild(child) } satisfies AzuriteInstance;
+}
+
+/**
+ * A preload for the Azurite process (an ES module as a data: URL, so there is no file to ship): LokiJS,
+ * Azurite's in-memory metadata store, answers `{ accountName, containerName, name }` by using the index of
+ * the first key only, accountName, which every blob shares, and scanning the rest; so every blob
+ * operation costs Azurite time in proportion to the blobs stored (bench:azurite: a HEAD 2.9 ms → 10.9 ms of
+ * Azurite CPU once 5,000 blobs are stored). This puts the most selective indexed key of an equality query
+ * first (the blob or message name), so the index is used, then restores LokiJS's own result order
+ * (insertion order), so Azurite sees the same results, found in log time.
+ */
+function lokiIndexFirst(azuriteEntry: string): string {
+  const source = `
+import { createRequire } from 'node:module';
+const Loki = createRequire(${JSON.stringify(azuriteEntry)})('lokijs');
+const find = Loki.Resultset.prototype.find;
+const SELECTIVE = ['name', 'blobName', 'messageId', 'RowKey', 'id', 'containerName', 'queueName', 'table', 'PartitionKey'];
+Loki.Resultset.prototype.find = function (query, firstOnly) {
+  if (this.filterInitialized || !query || typeof query !== 'object') return find.call(this, query, firstOnly);
+  const keys = Object.keys(query);
+  if (keys.length < 2 || keys.some((k) => k.startsWith('$'))) return find.call(this, query, firstOnly);
+  const best = SELECTIVE.find((k) => typeof query[k] === 'string' && this.collection.binaryIndices[k]);
+  if (!best || best === keys[0]) return find.call(this, query, firstOnly);
+  const reordered = { [best]: query[best] };
+  for (const k of keys) if (k !== best) reordered[k] = query[k];
+  find.call(this, reordered, false);
+  this.filteredrows.sort((a, b) => a - b);
+  if (firstOnly) this.filteredrows = this.filteredrows.slice(0, 1);
+  return this;
+};`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
