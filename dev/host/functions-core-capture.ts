@@ -1,3 +1,4 @@
+import http from 'node:http';
 import Module from 'node:module';
 
 /** One function as the Azure Functions host would receive it: its metadata (bindings) and its handler. */
@@ -104,7 +105,43 @@ export function capturedProgrammingModel(): CoreProgrammingModel | undefined {
  * Memoised because the process has one worker, however many local hosts a test starts.
  */
 export function workerCapabilities(): Promise<Record<string, string>> {
-  if (!model) return Promise.resolve({});
-  capabilities ??= model.getCapabilities({});
+  const m = model;
+  if (!m) return Promise.resolve({});
+  capabilities ??= onLoopback(() => m.getCapabilities({})).then((c) =>
+    // The proxy now listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
+    c.HttpUri ? { ...c, HttpUri: c.HttpUri.replace('//localhost:', '//127.0.0.1:') } : c,
+  );
   return capabilities;
+}
+
+/**
+ * Runs `start` so that an HTTP server it creates and starts listening without a host binds 127.0.0.1
+ * instead of every interface. The library's HTTP stream proxy calls `server.listen(cb)` (all interfaces);
+ * the local host must expose nothing beyond loopback, and node_modules stays untouched.
+ */
+async function onLoopback<T>(start: () => Promise<T>): Promise<T> {
+  const original = http.createServer;
+  const patched = (...args: unknown[]) => {
+    const server = (original as (...a: unknown[]) => http.Server)(...args);
+    const listen = server.listen;
+    server.listen = ((...a: unknown[]) => listen.apply(server, loopbackArgs(a) as never)) as typeof listen;
+    return server;
+  };
+  http.createServer = patched as typeof http.createServer;
+  try {
+    return await start();
+  } finally {
+    http.createServer = original;
+  }
+}
+
+/** `listen` arguments with host 127.0.0.1 where none was given (a path or an explicit host is kept). */
+export function loopbackArgs(args: unknown[]): unknown[] {
+  const [first, second] = args;
+  if (args.length === 0 || typeof first === 'function') return [0, '127.0.0.1', ...args];
+  if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first)))
+    return typeof second === 'string' ? args : [first, '127.0.0.1', ...args.slice(1)];
+  if (first && typeof first === 'object' && !('host' in first) && !('path' in first))
+    return [{ ...first, host: '127.0.0.1' }, ...args.slice(1)];
+  return args;
 }

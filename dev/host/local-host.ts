@@ -2,12 +2,19 @@ import { consoleLogger, type Logger } from '../../lib/log.js';
 import { parseBlobPath, resolveAppSettings } from './binding-expressions.js';
 import type { BindingContext } from './bindings-io.js';
 import { BLOB_POISON_QUEUE, BlobWatcher } from './blob-watcher.js';
+import {
+  type BlobEventSource,
+  EVENT_GRID_RETRY_DELAYS_MS,
+  parseEventGridSubscriptions,
+  resolveSubscription,
+} from './event-grid.js';
+import { EventGridDelivery } from './event-grid-delivery.js';
 import { type CapturedFunction, runAppStartHooks, workerCapabilities } from './functions-core-capture.js';
 import { type HostConfig, parseHostJson } from './host-config.js';
 import { startHttpServer } from './http-server.js';
 import { type InvocationRecord, InvocationRunner } from './invocation-runner.js';
 import { QueueListener } from './queue-listener.js';
-import { StorageConnections } from './storage-connections.js';
+import { blobEndpointOf, StorageConnections } from './storage-connections.js';
 import { parseTimerSchedule, type TimerSchedule } from './timer-schedule.js';
 import { Wakeable } from './wakeable.js';
 
@@ -26,6 +33,27 @@ export interface LocalHostOptions {
   timers?: boolean;
   /** How often blob triggers look for new or changed blobs (default 1000 ms). */
   blobPollIntervalMs?: number;
+  /**
+   * Where BlobCreated events come from (the storage event proxy in front of Azurite), for the Event Grid
+   * subscriptions below.
+   */
+  blobEvents?: BlobEventSource;
+  /** The content of infra/eventgrid-subscriptions.json: which events go to which eventGridTrigger function. */
+  eventGridSubscriptions?: unknown;
+  /** Local Event Grid delivery: retry waits (default Event Grid's schedule) and a cap on attempts. */
+  eventGrid?: { retryDelaysMs?: number[]; maxDeliveryAttempts?: number; concurrency?: number };
+}
+
+/** What the host has to do right now (idle() waits for all of it to be zero). */
+export interface HostActivity {
+  /** Messages in each trigger queue, visible or not. */
+  queues: Record<string, number>;
+  invocationsInFlight: number;
+  /** Blob trigger deliveries (classic scan) not yet done. */
+  blobEventsPending: number;
+  /** Event Grid events accepted by a subscription and not yet delivered or dead-lettered. */
+  eventsPending: number;
+  timersRunning: number;
 }
 
 export interface LocalHost {
@@ -37,6 +65,8 @@ export interface LocalHost {
   runTimer(name: string): Promise<void>;
   /** Resolves when every trigger queue is empty, nothing is in flight and no blob event is pending. */
   idle(opts?: { timeoutMs?: number }): Promise<void>;
+  /** What is queued, running or pending now (progress reporting). */
+  activity(): Promise<HostActivity>;
   invocations(): ReadonlyArray<InvocationRecord>;
 }
 
@@ -55,9 +85,10 @@ const PAST_DUE_MS = 1000;
 
 /**
  * A local Azure Functions host for the captured registrations: timers, queue triggers (with the Storage
- * Queues extension's batching, retries and poison queue), blob triggers (Event Grid emulated by polling),
- * HTTP triggers, and queue/blob/table bindings, all driven through the library's own invocation model.
- * It is dev tooling: Azure runs the real host with the same metadata.
+ * Queues extension's batching, retries and poison queue), Event Grid triggers (fed by the blob event proxy,
+ * filtered and retried per infra/eventgrid-subscriptions.json), blob triggers (by container scan), HTTP
+ * triggers, and queue/blob/table bindings, all driven through the library's own invocation model. It is
+ * dev tooling: Azure runs the real host with the same metadata.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const host = new Host(options);
@@ -72,6 +103,8 @@ class Host implements LocalHost {
   readonly #runner: InvocationRunner;
   readonly #queues: QueueListener[] = [];
   readonly #blobs: BlobWatcher[] = [];
+  readonly #eventGrid: EventGridDelivery[] = [];
+  #unsubscribeEvents: (() => void) | undefined;
   readonly #timers = new Map<string, TimerFunction>();
   readonly #http: CapturedFunction[] = [];
   #httpServer: { url: string; close(): Promise<void> } | undefined;
@@ -95,6 +128,7 @@ class Host implements LocalHost {
       },
     };
     this.#runner = new InvocationRunner(ctx);
+    const eventGridFunctions = new Map<string, { fn: CapturedFunction; bindingName: string }>();
     // Build every listener up front so a bad binding (missing connection, bad schedule) fails at start.
     for (const fn of opts.functions.values()) {
       const name = fn.metadata.name;
@@ -155,12 +189,70 @@ class Host implements LocalHost {
         case 'httpTrigger':
           this.#http.push(fn);
           break;
+        case 'eventGridTrigger':
+          eventGridFunctions.set(name, { fn, bindingName });
+          break;
         default:
           this.#logger.warn(
             `function ${name}: trigger type "${binding.type}" is not supported locally; skipped`,
           );
       }
     }
+    this.#subscribe(eventGridFunctions, storage);
+  }
+
+  /** Builds one delivery per Event Grid subscription whose function runs in this host. */
+  #subscribe(
+    functions: Map<string, { fn: CapturedFunction; bindingName: string }>,
+    storage: StorageConnections,
+  ): void {
+    const { settings } = this.#opts;
+    const subscriptions =
+      this.#opts.eventGridSubscriptions === undefined
+        ? []
+        : parseEventGridSubscriptions(this.#opts.eventGridSubscriptions, 'Event Grid subscriptions');
+    const served = new Set<string>();
+    for (const raw of subscriptions) {
+      const target = functions.get(raw.function);
+      if (!target) continue; // its function is not loaded in this host
+      served.add(raw.function);
+      const s = resolveSubscription(raw, settings);
+      const where = `Event Grid subscription ${s.name}`;
+      // The app falls back to AzureWebJobsStorage when its own storage connection is not set; so does the topic.
+      const connection =
+        settings[s.storageConnection] || settings[`AzureWebJobs${s.storageConnection}`]
+          ? s.storageConnection
+          : 'AzureWebJobsStorage';
+      const source = this.#opts.blobEvents;
+      const endpoint = blobEndpointOf(storage.connectionString(connection, where))?.toLowerCase();
+      if (!source || endpoint !== source.blobEndpoint.toLowerCase()) {
+        this.#logger.warn(
+          `${where}: its storage account (connection ${connection}) is not behind the local blob event proxy; function '${s.function}' will receive no events`,
+        );
+        continue;
+      }
+      const eg = this.#opts.eventGrid ?? {};
+      this.#eventGrid.push(
+        new EventGridDelivery({
+          subscription: s,
+          fn: target.fn,
+          bindingName: target.bindingName,
+          runner: this.#runner,
+          deadLetter: s.deadLetterContainer
+            ? storage.blobService(connection, where).getContainerClient(s.deadLetterContainer)
+            : undefined,
+          logger: this.#logger,
+          retryDelaysMs: eg.retryDelaysMs ?? EVENT_GRID_RETRY_DELAYS_MS,
+          maxDeliveryAttempts: eg.maxDeliveryAttempts,
+          concurrency: eg.concurrency ?? 32,
+        }),
+      );
+    }
+    for (const name of functions.keys())
+      if (!served.has(name))
+        this.#logger.warn(
+          `function ${name}: no Event Grid subscription delivers to it; it will receive no events`,
+        );
   }
 
   get httpUrl(): string {
@@ -182,6 +274,11 @@ class Host implements LocalHost {
       streamProxyUri: capabilities.HttpUri,
     });
     this.#started = true;
+    for (const d of this.#eventGrid) d.start();
+    if (this.#eventGrid.length && this.#opts.blobEvents)
+      this.#unsubscribeEvents = this.#opts.blobEvents.subscribe((event) => {
+        for (const d of this.#eventGrid) d.offer(event);
+      });
     for (const l of this.#queues) l.start();
     if (this.#blobs.length) this.#pollBlobs();
     const scheduled = this.#opts.timers ?? true;
@@ -202,6 +299,12 @@ class Host implements LocalHost {
     await Promise.allSettled([...this.#timers.values()].map((t) => t.running));
     await Promise.all(this.#queues.map((l) => l.stop()));
     await Promise.all(this.#blobs.map((b) => b.drain()));
+    // The invocations under way finish first: the blobs they write still raise events, delivered below.
+    await this.#runner.drain();
+    // Events already accepted are delivered (or dead-lettered) before the host stops; new ones are not taken.
+    this.#unsubscribeEvents?.();
+    this.#unsubscribeEvents = undefined;
+    await Promise.all(this.#eventGrid.map((d) => d.stop()));
     await this.#runner.drain();
     await this.#httpServer?.close();
   }
@@ -221,28 +324,51 @@ class Host implements LocalHost {
     return t.running;
   }
 
+  async activity(): Promise<HostActivity> {
+    const counts = await Promise.all(this.#queues.map((l) => l.approximateCount()));
+    return {
+      queues: Object.fromEntries(this.#queues.map((l, i) => [l.queueName, counts[i] ?? 0])),
+      invocationsInFlight: this.#runner.inFlightCount,
+      blobEventsPending: this.#blobs.reduce((n, b) => n + b.inFlight, 0),
+      eventsPending: this.#eventGrid.reduce((n, d) => n + d.pending, 0),
+      timersRunning: [...this.#timers.values()].filter((t) => t.running).length,
+    };
+  }
+
   async idle(opts: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     let quiet = 0;
     let busy = '';
+    let pause = 100;
     // Two quiet checks in a row: an invocation finishing between the checks may have just written output.
     while (quiet < 2) {
-      const counts = await Promise.all(this.#queues.map((l) => l.approximateCount()));
-      for (const [i, n] of counts.entries()) if (n) this.#queues[i]!.notify();
-      const blobPending = (await Promise.all(this.#blobs.map((b) => b.scan()))).reduce((a, b) => a + b, 0);
+      const eventsPending = this.#eventGrid.reduce((n, d) => n + d.pending, 0);
       const timersRunning = [...this.#timers.values()].filter((t) => t.running).length;
+      const local = [
+        eventsPending ? `${eventsPending} Event Grid event(s) pending` : '',
+        this.#runner.inFlightCount ? `${this.#runner.inFlightCount} invocation(s) in flight` : '',
+        timersRunning ? `${timersRunning} timer(s) running` : '',
+      ].filter(Boolean);
+      // Storage is asked only when nothing runs here: Azurite counts a queue's messages one by one, which
+      // costs it more the longer the queue (10,000 messages at 10 checks a second is real load).
+      const counts = local.length ? [] : await Promise.all(this.#queues.map((l) => l.approximateCount()));
+      for (const [i, n] of counts.entries()) if (n) this.#queues[i]!.notify();
+      const blobPending = local.length
+        ? 0
+        : (await Promise.all(this.#blobs.map((b) => b.scan()))).reduce((a, b) => a + b, 0);
       const parts = [
         ...counts.map((n, i) => (n ? `${n} message(s) in ${this.#queues[i]!.queueName}` : '')),
         blobPending ? `${blobPending} blob event(s) pending` : '',
-        this.#runner.inFlightCount ? `${this.#runner.inFlightCount} invocation(s) in flight` : '',
-        timersRunning ? `${timersRunning} timer(s) running` : '',
+        ...local,
       ].filter(Boolean);
       busy = parts.join(', ');
       quiet = parts.length ? 0 : quiet + 1;
       if (quiet >= 2) return;
       if (Date.now() > deadline) throw new Error(`local host not idle after ${timeoutMs} ms: ${busy}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, pause));
+      // A long run is checked less often (up to once a second); a quiet host is confirmed quickly.
+      pause = parts.length ? Math.min(1000, Math.round(pause * 1.5)) : 100;
     }
   }
 

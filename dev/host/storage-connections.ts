@@ -56,3 +56,35 @@ export class StorageConnections {
     });
   }
 }
+
+// Azurite's well-known development account (public, documented; what UseDevelopmentStorage=true means).
+const DEV_ACCOUNT = 'devstoreaccount1';
+const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** A storage connection string as ordered key/value pairs (values may contain '=', e.g. AccountKey). */
+function parseConnectionString(cs: string): [string, string][] {
+  if (/^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(cs))
+    cs =
+      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+      `BlobEndpoint=http://127.0.0.1:10000/${DEV_ACCOUNT};QueueEndpoint=http://127.0.0.1:10001/${DEV_ACCOUNT};` +
+      `TableEndpoint=http://127.0.0.1:10002/${DEV_ACCOUNT};`;
+  return cs
+    .split(';')
+    .filter((p) => p.includes('='))
+    .map((p) => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i).trim(), p.slice(i + 1).trim()];
+    });
+}
+
+/** The blob endpoint a connection string names (no trailing slash), or undefined for an account-only one. */
+export function blobEndpointOf(cs: string): string | undefined {
+  const v = parseConnectionString(cs).find(([k]) => k.toLowerCase() === 'blobendpoint')?.[1];
+  return v?.replace(/\/+$/, '');
+}
+
+/** The same connection with its blob endpoint replaced (queue and table endpoints unchanged). */
+export function withBlobEndpoint(cs: string, blobEndpoint: string): string {
+  const pairs = parseConnectionString(cs).filter(([k]) => k.toLowerCase() !== 'blobendpoint');
+  return `${[...pairs, ['BlobEndpoint', blobEndpoint]].map(([k, v]) => `${k}=${v}`).join(';')};`;
+}

@@ -27,6 +27,12 @@ export interface SandboxOptions {
   spanDays?: number;
   /** Initial sandbox clock, epoch ms (default Date.now()); then real time (see realTime) plus advance(). */
   now?: number;
+  /**
+   * The instant the conversations are generated around, epoch ms (default: `now`). A fixed anchor with the
+   * same seed gives the same conversations, at the same times, whenever the sandbox starts (`npm start`
+   * keeps one, so a restart does not make every conversation look changed); the clock still starts at `now`.
+   */
+  anchor?: number;
   /** Fraction of data requests answered 429/500/503 (default 0). */
   faultRate?: number;
   /** Added to every response, ms (default 0). */
@@ -149,7 +155,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const count = nonNegative('conversations', options.conversations, 200);
   if (!Number.isInteger(count))
     throw new Error(`sandbox: conversations must be a whole number, got ${count}`);
-  store.generateSpread(count, startNow, nonNegative('spanDays', options.spanDays, 30) * DAY);
+  store.generateSpread(
+    count,
+    options.anchor ?? startNow,
+    nonNegative('spanDays', options.spanDays, 30) * DAY,
+  );
 
   const c = SANDBOX_CREDENTIALS;
   const state: ServerState = {

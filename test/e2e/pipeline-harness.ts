@@ -9,8 +9,9 @@ import {
   type GraphSandboxOptions,
   startGraphSandbox,
 } from '../../dev/graph-sandbox/index.js';
+import { type BlobEventProxy, startBlobEventProxy } from '../../dev/host/blob-events-proxy.js';
 import { capturedFunctions } from '../../dev/host/functions-core-capture.js';
-import { type LocalHost, startLocalHost } from '../../dev/host/local-host.js';
+import { type LocalHost, type LocalHostOptions, startLocalHost } from '../../dev/host/local-host.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
 import { type AppRuntime, createRuntime, setAppRuntime } from '../../lib/app/runtime.js';
 import { type Logger, silentLogger } from '../../lib/log.js';
@@ -58,10 +59,19 @@ export function projectHostJson(overrides: { queues?: Record<string, unknown> } 
   return hostJson;
 }
 
+/** infra/eventgrid-subscriptions.json: the Event Grid subscriptions the deploy creates and the local host applies. */
+export function eventGridSubscriptions(): unknown {
+  return JSON.parse(
+    readFileSync(new URL('../../infra/eventgrid-subscriptions.json', import.meta.url), 'utf8'),
+  );
+}
+
 export interface Pipeline {
   sandbox: Sandbox;
   /** The Microsoft Graph sandbox, when the pipeline was started with mailbox delivery. */
   graph?: GraphSandbox;
+  /** The blob endpoint the app uses: Azurite behind the proxy that raises BlobCreated events. */
+  blobEvents: BlobEventProxy;
   settings: Record<string, string>;
   runtime: AppRuntime;
   host: LocalHost;
@@ -81,12 +91,19 @@ export async function startPipeline(opts: {
   logger?: Logger;
   /** Deliver to mailboxes through a local Graph sandbox (its GRAPH_* settings are added). */
   graph?: GraphSandboxOptions;
+  eventGrid?: LocalHostOptions['eventGrid'];
 }): Promise<Pipeline> {
   const sandbox = await startSandbox({ faultRate: 0, latencyMs: 0, indexLagMs: 0, ...opts.sandbox });
   const graph = opts.graph ? await startGraphSandbox(opts.graph) : undefined;
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
+  // As under `npm start`: blob traffic goes through the proxy that raises BlobCreated (Azurite has no Event Grid).
+  const blobEvents = await startBlobEventProxy({
+    upstream: opts.connection,
+    logger: opts.logger ?? silentLogger,
+  });
   const settings: Record<string, string> = {
-    AzureWebJobsStorage: opts.connection,
+    AzureWebJobsStorage: blobEvents.connectionString,
+    ArchiveStorage: blobEvents.connectionString,
     ...sandbox.env,
     // OAuth 2.0 only: bearer tokens follow the sandbox clock, while OAuth1 timestamps are wall-clock and
     // would be refused once a test moves the sandbox clock on.
@@ -124,11 +141,15 @@ export async function startPipeline(opts: {
     timers: false,
     blobPollIntervalMs: opts.blobPollIntervalMs ?? 50,
     logger,
+    blobEvents,
+    eventGridSubscriptions: eventGridSubscriptions(),
+    eventGrid: { retryDelaysMs: [20, 50, 100], ...opts.eventGrid },
   });
   const get = (path: string) => fetch(`${host.httpUrl}${path}`);
   return {
     sandbox,
     ...(graph ? { graph } : {}),
+    blobEvents,
     settings,
     runtime,
     host,
@@ -144,6 +165,7 @@ export async function startPipeline(opts: {
     },
     async stop() {
       await host.stop();
+      await blobEvents.close();
       await sandbox.stop();
       await graph?.stop();
     },

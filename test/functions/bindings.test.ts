@@ -40,13 +40,10 @@ describe('binding metadata as the host receives it', () => {
     });
   });
 
-  it('status recorder: Event Grid blob trigger on the .eml items of the archive container', () => {
-    expect(trigger('recordStatus').trigger).toMatchObject({
-      type: 'blobTrigger',
-      path: '%ARCHIVE_CONTAINER%/{name}.eml',
-      source: 'EventGrid',
-      connection: 'AzureWebJobsStorage',
-    });
+  it('status recorder: an Event Grid trigger (no blob binding, so the body is never downloaded)', () => {
+    const t = trigger('recordStatus');
+    expect(t.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
+    expect(t.bindings.filter((b) => b.type.startsWith('blob'))).toEqual([]);
   });
 
   it('log downloads: GET behind Entra sign-in (log, log/summary) and behind a function key (automation/...)', () => {

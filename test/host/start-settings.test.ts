@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startArchiveMirror } from '../../dev/host/archive-mirror.js';
+import { startBlobEventProxy } from '../../dev/host/blob-events-proxy.js';
 import {
   loadHostJson,
   loadLocalSettings,
@@ -11,7 +12,7 @@ import {
   resolveStartSettings,
   sandboxSize,
 } from '../../dev/host/local-settings.js';
-import { startBanner } from '../../dev/host/start-banner.js';
+import { backfillRange, startBanner } from '../../dev/host/start-banner.js';
 import { memoryLogger, uid } from './helpers.js';
 
 const dirs: string[] = [];
@@ -122,58 +123,76 @@ describe('npm start settings', () => {
     expect(loadHostJson(dir)).toEqual({ version: '2.0' });
   });
 
-  it('prints the connection string, sandbox, archive folder and log URLs', () => {
+  it('prints the connection string, services, archive folder and log URLs over the whole backfill', () => {
     const text = startBanner({
       httpUrl: 'http://127.0.0.1:7071',
       storageConnectionString: AZURITE,
-      sandboxUrl: 'http://127.0.0.1:5555',
-      sandboxConversations: 50,
+      storageDir: '.local-data/azurite',
+      services: ['LivePerson:      local sandbox at http://127.0.0.1:5555 (50 conversations, seed 1)'],
       settingsSource: 'local.settings.json.example',
       archiveDir: 'archive-local',
       functions: ['discoverConversations', 'archiveConversation'],
       now: new Date('2026-11-25T12:00:00Z'),
+      backfillDays: 30,
     });
     expect(text).toContain(AZURITE);
-    expect(text).toContain('http://127.0.0.1:5555 (50 conversations');
-    expect(text).toContain('http://localhost:7071/api/log?from=2026-11-18&to=2026-11-26&format=csv');
-    expect(text).toContain('http://localhost:7071/api/log/summary?from=2026-11-18&to=2026-11-26');
+    expect(text).toContain('data in .local-data/azurite');
+    expect(text).toContain('  LivePerson:      local sandbox at http://127.0.0.1:5555 (50 conversations');
+    // BACKFILL_DAYS (30) back to today: every item the first discovery run archives is in the range.
+    expect(text).toContain('http://localhost:7071/api/log?from=2026-10-26&to=2026-11-25&format=csv');
+    expect(text).toContain('http://localhost:7071/api/log/summary?from=2026-10-26&to=2026-11-25');
     expect(text).toContain('archive-local/<container>/<path>');
     expect(text).toContain('Ctrl-C');
+    expect(text).toContain('--fresh');
+    expect(backfillRange(new Date('2026-03-01T00:30:00Z'), 395)).toEqual({
+      from: '2025-01-30',
+      to: '2026-03-01',
+    });
   });
 });
 
 describe('archive mirror', () => {
-  it('copies each new or changed blob once to <dir>/<container>/<path>, logging names only', async () => {
-    const blobs = BlobServiceClient.fromConnectionString(inject('storageConnection'));
+  it('copies each created blob to <dir>/<container>/<path> from its BlobCreated event, logging names only', async () => {
+    const proxy = await startBlobEventProxy({
+      upstream: inject('storageConnection'),
+      logger: memoryLogger(),
+    });
+    const blobs = BlobServiceClient.fromConnectionString(proxy.connectionString);
     const container = `m${uid()}`;
     const c = blobs.getContainerClient(container);
     await c.createIfNotExists();
-    await c.getBlockBlobClient('2026/11/conv-1.eml').upload('Subject: secret words\r\n\r\nbody', 31);
     const dir = tempDir();
     const logger = memoryLogger();
     const mirror = startArchiveMirror({
-      blobs,
+      events: proxy,
+      blobs: BlobServiceClient.fromConnectionString(inject('storageConnection')),
       dir,
       logger,
-      intervalMs: 60_000,
       include: (n) => n === container,
     });
     try {
-      await mirror.sync();
+      await c.getBlockBlobClient('2026/11/conv-1.eml').upload('Subject: secret words\r\n\r\nbody', 31);
+      await mirror.idle();
       const file = path.join(dir, container, '2026', '11', 'conv-1.eml');
       expect(readFileSync(file, 'utf8')).toBe('Subject: secret words\r\n\r\nbody');
-      expect(await mirror.sync()).toBe(0);
+      // A blob bigger than one stream chunk, written in blocks: streamed to the file whole.
+      const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'x');
+      await c.getBlockBlobClient('2026/11/big one.eml').uploadData(big, { blockSize: 1024 * 1024 });
       await c.getBlockBlobClient('2026/11/conv-1.eml').upload('v2', 2);
-      expect(await mirror.sync()).toBe(1);
+      await mirror.idle();
+      expect(readFileSync(path.join(dir, container, '2026', '11', 'big one.eml')).equals(big)).toBe(true);
       expect(readFileSync(file, 'utf8')).toBe('v2');
       const mine = logger.lines.filter((l) => l.message.includes(container));
-      expect(mine.map((l) => [l.level, l.message])).toEqual([
-        ['info', `archived ${container}/2026/11/conv-1.eml`],
-        ['info', `updated ${container}/2026/11/conv-1.eml`],
+      expect(mine.map((l) => [l.level, l.message]).sort()).toEqual([
+        ['debug', `archive copy: ${container}/2026/11/big one.eml`],
+        ['debug', `archive copy: ${container}/2026/11/conv-1.eml`],
+        ['debug', `archive copy: ${container}/2026/11/conv-1.eml`],
       ]);
       expect(JSON.stringify(logger.lines)).not.toContain('secret');
+      expect(proxy.operations().ListBlobs ?? 0).toBe(0);
     } finally {
       await mirror.stop();
+      await proxy.close();
     }
   });
 });

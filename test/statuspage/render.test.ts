@@ -256,12 +256,13 @@ describe('page helpers', () => {
     const text = startBanner({
       httpUrl: 'http://127.0.0.1:7071',
       storageConnectionString: 'UseDevelopmentStorage=true',
-      sandboxUrl: undefined,
-      sandboxConversations: undefined,
+      storageDir: undefined,
+      services: [],
       settingsSource: undefined,
       archiveDir: 'archive-local',
       functions: [],
       now: new Date('2026-11-25T12:00:00Z'),
+      backfillDays: 30,
     });
     expect(text).toMatch(/^ {2}Status page: +http:\/\/localhost:7071\/api\/status$/m);
   });

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import type { Logger } from '../../lib/log.js';
+import type { StatusLog } from '../../lib/statuslog/status-log.js';
+import type { LocalHost } from './local-host.js';
+
+/** Where the archive stands now. `found` and `open` only when the source knows them. */
+export interface ProgressSnapshot {
+  /** Items discovered so far: archived + partial + failed + pending + open. */
+  found?: number;
+  /** Open conversations discovery leaves for later (archived once closed). */
+  open?: number;
+  archived: number;
+  partial: number;
+  failed: number;
+  /** Items queued or under way: archive messages not yet done, status events not yet recorded. */
+  pending: number;
+  /** Other work is running (a discovery run, an invocation): not idle, though no item may be pending. */
+  busy?: boolean;
+}
+
+/** What the reporter reads; the first one reads the status table and the host (statusTableSource below). */
+export interface ProgressSource {
+  snapshot(): Promise<ProgressSnapshot>;
+}
+
+/** "archived 95 of 120 found (9 open, 0 failed)": partial items count as archived and are named too. */
+export function formatProgress(s: ProgressSnapshot): string {
+  const stored = s.archived + s.partial;
+  const of = s.found !== undefined ? ` of ${s.found} found` : '';
+  const details = [
+    ...(s.open !== undefined ? [`${s.open} open`] : []),
+    `${s.failed} failed`,
+    ...(s.partial ? [`${s.partial} partial`] : []),
+  ];
+  return `archived ${stored}${of} (${details.join(', ')})`;
+}
+
+export interface ProgressReporter {
+  stop(): Promise<void>;
+}
+
+/**
+ * Every `intervalMs` while work is pending, one info line ("progress: archived 95 of 120 found (9 open,
+ * 0 failed), 16 pending"); once everything found is done, one "idle:" line; nothing more until work comes
+ * again. So a newcomer sees the run advance and end without one log line per item.
+ */
+export function startProgressReporter(opts: {
+  source: ProgressSource;
+  logger: Logger;
+  intervalMs?: number;
+}): ProgressReporter {
+  const interval = opts.intervalMs ?? 5_000;
+  let state: 'start' | 'busy' | 'idle' = 'start';
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let failedBefore = false;
+
+  const tick = async () => {
+    try {
+      const s = await opts.source.snapshot();
+      failedBefore = false;
+      if (s.pending > 0 || s.busy) {
+        state = 'busy';
+        opts.logger.info(`progress: ${formatProgress(s)}, ${s.pending} pending`);
+      } else if (state !== 'idle') {
+        state = 'idle';
+        opts.logger.info(`idle: ${formatProgress(s)}; everything found is done`);
+      }
+    } catch (err) {
+      if (!failedBefore)
+        opts.logger.warn('progress: could not read the status', { error: (err as Error).message });
+      failedBefore = true;
+    }
+  };
+  const loop = () => {
+    if (stopped) return;
+    running = tick().finally(() => {
+      running = undefined;
+      if (!stopped) timer = setTimeout(loop, interval);
+    });
+  };
+  timer = setTimeout(loop, interval);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+const DiscoveryRunSchema = z.object({
+  found: z.number().int().nonnegative(),
+  enqueued: z.number().int().nonnegative(),
+  openNotDue: z.number().int().nonnegative(),
+});
+export type DiscoveryRun = z.infer<typeof DiscoveryRunSchema>;
+
+const DISCOVERY_LINE = 'discovery run complete ';
+
+/**
+ * Passes every line on to `logger` and keeps the figures of the last discovery run, read from the app's
+ * own "discovery run complete {...}" line (the function's result is not handed to the host). A stopgap
+ * until discovery runs are recorded where a source can read them.
+ */
+export function observeDiscoveryRuns(logger: Logger): { logger: Logger; last(): DiscoveryRun | undefined } {
+  let last: DiscoveryRun | undefined;
+  const seen = (message: string) => {
+    if (!message.startsWith(DISCOVERY_LINE)) return;
+    try {
+      const parsed = DiscoveryRunSchema.safeParse(JSON.parse(message.slice(DISCOVERY_LINE.length)));
+      if (parsed.success) last = parsed.data;
+    } catch {
+      // not the line we look for
+    }
+  };
+  return {
+    logger: {
+      debug: (m, f) => logger.debug(m, f),
+      info: (m, f) => {
+        seen(m);
+        logger.info(m, f);
+      },
+      warn: (m, f) => logger.warn(m, f),
+      error: (m, f) => logger.error(m, f),
+    },
+    last: () => last,
+  };
+}
+
+/**
+ * The first progress source: counts in the status table over the log range (the backfill range), the
+ * host's queues and pending events, and the open count of the last discovery run.
+ */
+export function statusTableSource(opts: {
+  host: Pick<LocalHost, 'activity'>;
+  statusLog: Pick<StatusLog, 'range'>;
+  /** The days to count (the backfill range, up to today). */
+  range: () => { from: string; to: string };
+  lastDiscovery?: () => DiscoveryRun | undefined;
+}): ProgressSource {
+  return {
+    async snapshot() {
+      const activity = await opts.host.activity();
+      const { from, to } = opts.range();
+      const counts = { archived: 0, partial: 0, failed: 0 };
+      for await (const row of opts.statusLog.range(from, to))
+        if (row.status === 'archived' || row.status === 'partial' || row.status === 'failed')
+          counts[row.status]++;
+      const pending = Object.values(activity.queues).reduce((a, b) => a + b, 0) + activity.eventsPending;
+      const open = opts.lastDiscovery?.()?.openNotDue;
+      return {
+        ...counts,
+        pending,
+        ...(open !== undefined ? { open } : {}),
+        found: counts.archived + counts.partial + counts.failed + pending + (open ?? 0),
+        busy: activity.timersRunning > 0 || activity.invocationsInFlight > 0,
+      };
+    },
+  };
+}
