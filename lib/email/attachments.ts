@@ -221,6 +221,7 @@ export async function collectFiles(
   namer: FileNamer,
   options: CollectOptions,
 ): Promise<CollectedFiles> {
+  if (jobs.length === 0) return { outcomes: [], attachments: [], release: async () => undefined };
   const spool = new Spool(options.tempDir ?? tmpdir());
   const limit = pLimit(options.concurrency ?? 4);
   const fetchOne = async (ref: HostedFileRef): Promise<{ answer: HostedFileContent; bytes?: Measured }> => {

@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
 import type MimeNode from 'nodemailer/lib/mime-node';
-import type { z } from 'zod';
 import {
   type ConversationRecord,
-  ConversationRecordSchema,
+  checkConversationRecord,
   epochOf,
   lpBool,
   lpList,
@@ -30,7 +29,7 @@ import {
 } from './attachments.js';
 import type { FileManifestEntry, HostedFileProvider } from './contract.js';
 import { addressHeaderValue, asciiFallback, parameter, preparedValue, withParameters } from './headers.js';
-import { base64Part, textPart } from './mime-parts.js';
+import { alternativePart, base64Part } from './mime-parts.js';
 import { ParticipantIndex } from './participants.js';
 import {
   clip,
@@ -141,17 +140,20 @@ function recordLabel(id: string | undefined, index: number | undefined): string 
 }
 
 function validate(record: unknown, recordIndex: number | undefined): ConversationRecord {
-  const parsed = ConversationRecordSchema.safeParse(record);
-  if (parsed.success) return parsed.data;
+  const checked = checkConversationRecord(record);
+  if (checked.ok) return checked.record;
   const rawId = (record as { info?: { conversationId?: unknown } } | null)?.info?.conversationId;
   const id =
     typeof rawId === 'string' || typeof rawId === 'number'
       ? headerText(String(rawId)) || undefined
       : undefined;
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-  const field = formatPath(issue.path);
-  const detail = issue.message.replace(/^Invalid input: /, '');
-  throw new ConversionError(`${recordLabel(id, recordIndex)}: ${field}: ${detail}`, field, id, recordIndex);
+  const field = formatPath(checked.problem.path);
+  throw new ConversionError(
+    `${recordLabel(id, recordIndex)}: ${field}: ${checked.problem.message}`,
+    field,
+    id,
+    recordIndex,
+  );
 }
 
 /** A conversion up to the MIME step: the result's fields and the MailComposer input that makes the .eml. */
@@ -176,7 +178,7 @@ export function compose(plan: PlannedConversion): MimeNode {
   root.encodeHeaderValue = (key, value) =>
     key === 'From' || key === 'To' ? String(value) : encode(key, value);
   if (plan.streamedHeaders.size) {
-    // multipart/mixed: the alternative part first, then the attachments in the order given.
+    // multipart/mixed: the transcript's alternative part first, then the attachments in the order given.
     const children = root.childNodes.slice(1);
     for (const [i, h] of plan.streamedHeaders) {
       const node = children[i];
@@ -269,6 +271,7 @@ export async function planConversation(
       type: 'message',
       n,
       time: s.time,
+      at: utc(s.time),
       sender: idx.forMessage(lpText(s.rec.participantId), lpText(s.rec.sentBy)),
       private: lpText(s.rec.audience)?.toUpperCase() === 'AGENTS_AND_MANAGERS',
       parts,
@@ -469,13 +472,16 @@ export async function planConversation(
       ),
     });
 
+    const baseBoundary = version.slice(0, 24);
     const mail: MailComposerOptions = {
       headers,
-      text: { raw: textPart('text/plain', renderText(model).replaceAll('\n', '\r\n')) },
-      html: { raw: textPart('text/html', renderHtml(model).replaceAll('\n', '\r\n')) },
-      attachments,
+      // The transcript: text/plain and text/html in their multipart/alternative, the first part.
+      attachments: [
+        { raw: alternativePart(baseBoundary, renderText(model), renderHtml(model)) },
+        ...attachments,
+      ],
       // Deterministic boundaries: the same record gives the same bytes.
-      baseBoundary: version.slice(0, 24),
+      baseBoundary,
       disableFileAccess: true,
       disableUrlAccess: true,
     };

@@ -189,6 +189,7 @@ export function withParameters(value: string, params: readonly string[]): string
  * every other character outside printable ASCII replaced, the extension kept.
  */
 export function asciiFallback(filename: string, fallbackStem: string): string {
+  if (!NEEDS_ENCODING.test(filename) && !/["\\]/.test(filename) && filename.length <= 60) return filename;
   const dot = filename.lastIndexOf('.');
   const ext = dot > 0 ? filename.slice(dot) : '';
   const stem = dot > 0 ? filename.slice(0, dot) : filename;

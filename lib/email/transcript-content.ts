@@ -14,7 +14,7 @@ import {
 import type { FileJob } from './attachments.js';
 import type { ParticipantIndex } from './participants.js';
 import { richContentLines } from './rich-content.js';
-import { headerText, normaliseText } from './text.js';
+import { headerText, normaliseText, utc } from './text.js';
 import type { MessagePart, TimelineEntry, TranscriptEvent, TranscriptMessage } from './transcript.js';
 
 export interface Sorted {
@@ -95,7 +95,8 @@ export function transferEvents(rec: ConversationRecord, idx: ParticipantIndex): 
     const pieces: TranscriptEvent['pieces'] = ['transfer: ', { name: from }, ' -> ', { name: to }];
     if (skill) pieces.push(' (skill ', { name: skill }, ')');
     if (reason) pieces.push(`, reason ${reason}`);
-    return { type: 'event', time: epochOf(t.timeL, t.time), pieces };
+    const time = epochOf(t.timeL, t.time);
+    return { type: 'event', time, at: utc(time), pieces };
   });
 }
 

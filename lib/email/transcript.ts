@@ -13,7 +13,7 @@ import type { FileOutcome } from './attachments.js';
 import type { Participant, ParticipantKind } from './participants.js';
 import { roleLabel } from './participants.js';
 import type { RichLine } from './rich-content.js';
-import { escapeHtml, safeLink, utc } from './text.js';
+import { escapeHtml, safeLink } from './text.js';
 
 export type MessagePart =
   | { kind: 'text'; text: string }
@@ -26,6 +26,8 @@ export interface TranscriptMessage {
   /** 1-based position in the transcript, referred to by the file list. */
   n: number;
   time?: number;
+  /** `time` as shown: 2024-03-04 09:15:02 UTC (formatted once, shown in both renderings). */
+  at: string;
   sender: Participant;
   private: boolean;
   /** e.g. "post-conversation survey" for messages outside the main dialog. */
@@ -37,6 +39,7 @@ export interface TranscriptMessage {
 export interface TranscriptEvent {
   type: 'event';
   time?: number;
+  at: string;
   /** Plain text and names (isolated in HTML), in reading order. */
   pieces: (string | { name: string })[];
 }
@@ -100,7 +103,7 @@ function participantFlags(p: Participant): string {
 }
 
 function messageOrigin(m: TranscriptMessage): string {
-  return `message #${m.n}, ${utc(m.time)}, ${m.sender.name} (${roleLabel(m.sender)})`;
+  return `message #${m.n}, ${m.at}, ${m.sender.name} (${roleLabel(m.sender)})`;
 }
 
 function endMarker(t: TranscriptModel): string {
@@ -111,6 +114,10 @@ function endMarker(t: TranscriptModel): string {
 
 const eventText = (e: TranscriptEvent) => e.pieces.map((p) => (typeof p === 'string' ? p : p.name)).join('');
 
+/** Line breaks inside a value as CRLF, the form of text in a MIME part. */
+const crlf = (s: string) => (s.includes('\n') ? s.replaceAll('\n', '\r\n') : s);
+
+/** The text/plain transcript, with CRLF line breaks. */
 export function renderText(t: TranscriptModel): string {
   const out: string[] = [t.title, '='.repeat(Math.min(72, Math.max(8, t.title.length))), ''];
   for (const [k, v] of t.facts) out.push(`${k}: ${v}`);
@@ -121,25 +128,31 @@ export function renderText(t: TranscriptModel): string {
   }
   for (const s of t.sections) {
     out.push('', `${s.heading}:`);
-    for (const l of s.lines) out.push(`  ${l}`);
+    for (const l of s.lines) out.push(crlf(`  ${l}`));
   }
   out.push('', `Messages (${t.messageCount}):`, '');
+  const senders = new Map<Participant, string>();
   for (const e of t.timeline) {
     if (e.type === 'event') {
-      out.push(`-- [${utc(e.time)}] system: ${eventText(e)} --`, '');
+      out.push(`-- [${e.at}] system: ${eventText(e)} --`, '');
       continue;
     }
     const extra = `${e.context ? ` [${e.context}]` : ''}${e.private ? ` [${PRIVATE_MARK}]` : ''}`;
-    out.push(`#${e.n} [${utc(e.time)}] ${e.sender.name} (${roleLabel(e.sender)})${extra}:`);
+    let who = senders.get(e.sender);
+    if (who === undefined) {
+      who = `${e.sender.name} (${roleLabel(e.sender)})`;
+      senders.set(e.sender, who);
+    }
+    out.push(`#${e.n} [${e.at}] ${who}${extra}:`);
     for (const part of e.parts) {
       switch (part.kind) {
         case 'text':
         case 'note':
-          out.push(part.text);
+          out.push(crlf(part.text));
           break;
         case 'rich':
           out.push(`[${part.label}]`);
-          for (const l of part.lines) out.push(`  ${l.kind}: ${l.text}${l.url ? ` <${l.url}>` : ''}`);
+          for (const l of part.lines) out.push(crlf(`  ${l.kind}: ${l.text}${l.url ? ` <${l.url}>` : ''}`));
           break;
         case 'file':
           out.push(fileSummary(part));
@@ -169,12 +182,13 @@ export function renderText(t: TranscriptModel): string {
   const s = t.source;
   out.push(
     '',
-    `Source record: the complete record as LivePerson returned it is attached as ${s.filename}`,
-    `  (application/json, ${byteSize(s.size)}, keys sorted, SHA-256 ${s.sha256})`,
+    `Source record: the complete record LivePerson returned is attached as ${s.filename}`,
+    `  (application/json, ${byteSize(s.size)}, canonical JSON with keys sorted; its SHA-256 is the content`,
+    `  version: ${s.sha256})`,
     '',
     endMarker(t),
   );
-  return `${out.join('\n')}\n`;
+  return `${out.join('\r\n')}\r\n`;
 }
 
 // ---- HTML --------------------------------------------------------------------------------------------
@@ -213,25 +227,31 @@ const S = {
   end: 'padding:14px 8px;text-align:center;color:#374151;border-top:2px solid #9ca3af;font-weight:bold',
 };
 
-/** The whole style of a message cell per kind (and private), built once. */
+/** The whole style of a message cell per kind (and private), built once: it repeats on every line. */
 const CELL: Record<string, string> = {};
 for (const [kind, k] of Object.entries(KIND_STYLE)) {
   for (const priv of [false, true]) {
     CELL[`${kind}${priv ? '!' : ''}`] =
-      `padding:6px 10px;vertical-align:top;border-left:4px solid ${k.accent};background:${priv ? PRIVATE_BACKGROUND : k.background}${
+      `padding:6px 10px;white-space:pre-wrap;border-left:4px solid ${k.accent};background:${priv ? PRIVATE_BACKGROUND : k.background}${
         kind === 'system' ? ';text-align:center;font-style:italic' : ''
       }`;
   }
 }
-const ROLE = (p: Participant) =>
-  `<span style="color:${KIND_STYLE[p.kind].accent};font-weight:bold;text-transform:uppercase">${escapeHtml(roleLabel(p))}</span>`;
-const NAME = (s: string) => `<bdi style="font-weight:bold;color:#111827">${escapeHtml(s)}</bdi>`;
+/** The role label, upper case in the kind's colour (kept short: it repeats on every line). */
+const ROLE = (p: Pick<Participant, 'kind' | 'role'>) =>
+  `<b style="color:${KIND_STYLE[p.kind].accent}">${escapeHtml(roleLabel(p).toUpperCase())}</b>`;
+const NAME = (s: string) => `<b><bdi>${escapeHtml(s)}</bdi></b>`;
 const BDI = (s: string) => `<bdi>${escapeHtml(s)}</bdi>`;
+/** Message text: escaped, line breaks as <br> (Outlook ignores white-space:pre-wrap). */
+const TEXT = (s: string) => {
+  const e = escapeHtml(s);
+  return e.includes('\n') ? e.replaceAll('\n', '<br>') : e;
+};
 
 function linkHtml(text: string, url: string | undefined): string {
   const safe = safeLink(url);
-  if (!safe) return `${escapeHtml(text)}${url ? ` &lt;${escapeHtml(url)}&gt;` : ''}`;
-  return `${escapeHtml(text)} &lt;<a href="${escapeHtml(safe)}">${escapeHtml(url ?? safe)}</a>&gt;`;
+  if (!safe) return `${TEXT(text)}${url ? ` &lt;${TEXT(url)}&gt;` : ''}`;
+  return `${TEXT(text)} &lt;<a href="${escapeHtml(safe)}">${TEXT(url ?? safe)}</a>&gt;`;
 }
 
 /** An inline image from the message itself; its width attribute is for Outlook, which ignores max-width. */
@@ -252,73 +272,87 @@ function filePartHtml(p: Extract<MessagePart, { kind: 'file' }>): string {
   return `<div style="color:${PRIVATE_ACCENT}">[file] ${BDI(p.name)}${type}: not retrieved: ${escapeHtml(o.reason)}${preview}</div>${o.preview ? imageHtml(o.preview) : ''}`;
 }
 
-function messageHtml(m: TranscriptMessage, h: string[]): void {
-  const k = KIND_STYLE[m.sender.kind];
-  const cell = `<td colspan="${k.side === 'across' ? 3 : 2}" style="${CELL[`${m.sender.kind}${m.private ? '!' : ''}`]}">`;
-  h.push(
-    '<tr>',
-    k.side === 'right' ? '<td></td>' : '',
-    cell,
-    `<div style="${S.meta}">`,
-    ROLE(m.sender),
-    ' · ',
-  );
-  h.push(NAME(m.sender.name), ` · #${m.n} · ${utc(m.time)}`);
-  if (m.context) h.push(` · ${escapeHtml(m.context)}`);
-  if (m.private)
-    h.push(` · <span style="color:${PRIVATE_ACCENT};font-weight:bold">${PRIVATE_MARK.toUpperCase()}</span>`);
-  h.push('</div>');
-  for (const part of m.parts) {
+function partsHtml(parts: readonly MessagePart[]): string {
+  let out = '';
+  for (const part of parts) {
     switch (part.kind) {
       case 'text':
       case 'note':
-        h.push(`<div dir="auto" style="${S.text}">`, escapeHtml(part.text), '</div>');
+        out += `<div dir="auto">${TEXT(part.text)}</div>`;
         break;
       case 'rich':
-        h.push(`<div style="${S.meta}">[${escapeHtml(part.label)}]</div>`);
-        for (const l of part.lines) {
-          h.push(
-            `<div dir="auto" style="${S.text}">${escapeHtml(l.kind)}: `,
-            linkHtml(l.text, l.url),
-            '</div>',
-          );
-        }
+        out += `<div style="${S.meta}">[${escapeHtml(part.label)}]</div>`;
+        for (const l of part.lines)
+          out += `<div dir="auto">${escapeHtml(l.kind)}: ${linkHtml(l.text, l.url)}</div>`;
         break;
       case 'file':
-        h.push(filePartHtml(part));
+        out += filePartHtml(part);
         break;
     }
   }
-  h.push('</td>', k.side === 'left' ? '<td></td>' : '', '</tr>\n');
+  return out;
+}
+
+/**
+ * The start of every line of one sender (row, cell and the role and name), built once per participant:
+ * it repeats on every message.
+ */
+function senderHtml(p: Participant, priv: boolean, cache: Map<Participant, string>[]): string {
+  const map = cache[priv ? 1 : 0] as Map<Participant, string>;
+  let html = map.get(p);
+  if (html === undefined) {
+    const k = KIND_STYLE[p.kind];
+    html = `<tr>${k.side === 'right' ? '<td></td>' : ''}<td colspan="${k.side === 'across' ? 3 : 2}" style="${CELL[`${p.kind}${priv ? '!' : ''}`]}"><small>${ROLE(p)} · ${NAME(p.name)} · #`;
+    map.set(p, html);
+  }
+  return html;
+}
+
+const PRIVATE_HTML = ` · <span style="color:${PRIVATE_ACCENT};font-weight:bold">${PRIVATE_MARK.toUpperCase()}</span>`;
+
+function messageHtml(m: TranscriptMessage, cache: Map<Participant, string>[]): string {
+  const tail = KIND_STYLE[m.sender.kind].side === 'left' ? '<td></td>' : '';
+  return `${senderHtml(m.sender, m.private, cache)}${m.n} · ${timeOfDay(m.at)}${m.context ? ` · ${escapeHtml(m.context)}` : ''}${
+    m.private ? PRIVATE_HTML : ''
+  }</small>${partsHtml(m.parts)}</td>${tail}</tr>\r\n`;
+}
+
+/** "2024-03-04 09:15:02 UTC" → "09:15:02": the day is shown once, in a row of its own (dayRow). */
+function timeOfDay(at: string): string {
+  return at.length === 23 && at.endsWith(' UTC') ? at.slice(11, 19) : at;
+}
+
+function dayRow(at: string): string {
+  return `<tr><td colspan="3" style="padding:8px 0 0;text-align:center;color:#4b5563;font-size:12px;font-weight:bold">${at.slice(0, 10)} (UTC)</td></tr>\r\n`;
 }
 
 function eventHtml(e: TranscriptEvent, h: string[]): void {
   h.push(
-    `<tr><td colspan="3" style="${CELL.system}"><div style="${S.meta}">${ROLE({ kind: 'system', role: 'SYSTEM' } as Participant)} · ${utc(e.time)}</div><div>`,
+    `<tr><td colspan="3" style="${CELL.system}"><small>${ROLE({ kind: 'system', role: 'SYSTEM' })} · ${timeOfDay(e.at)}</small><div>`,
   );
   for (const p of e.pieces) h.push(typeof p === 'string' ? escapeHtml(p) : BDI(p.name));
-  h.push('</div></td></tr>\n');
+  h.push('</div></td></tr>\r\n');
 }
 
 function heading(text: string): string {
-  return `<tr><td style="${S.heading}">${escapeHtml(text)}</td></tr>\n`;
+  return `<tr><td style="${S.heading}">${escapeHtml(text)}</td></tr>\r\n`;
 }
 
 export function renderHtml(t: TranscriptModel): string {
   const h: string[] = [
-    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>',
+    '<!DOCTYPE html>\r\n<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>',
     escapeHtml(t.title),
-    `</title></head>\n<body style="${S.body}">\n<table role="presentation" cellpadding="0" cellspacing="0" style="${S.page}">\n`,
+    `</title></head>\r\n<body style="${S.body}">\r\n<table role="presentation" cellpadding="0" cellspacing="0" style="${S.page}">\r\n`,
     `<tr><td dir="auto" style="${S.title}">`,
     escapeHtml(t.title),
-    `</td></tr>\n<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\n<tr><th width="28%"></th><th></th></tr>\n`,
+    `</td></tr>\r\n<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\r\n<tr><th width="28%"></th><th></th></tr>\r\n`,
   ];
   for (const [k, v] of t.facts) {
-    h.push(`<tr><th style="${S.label}">${escapeHtml(k)}</th><td><bdi>${escapeHtml(v)}</bdi></td></tr>\n`);
+    h.push(`<tr><th style="${S.label}">${escapeHtml(k)}</th><td><bdi>${escapeHtml(v)}</bdi></td></tr>\r\n`);
   }
-  h.push('</table></td></tr>\n', heading(`Participants (${t.participants.length})`));
+  h.push('</table></td></tr>\r\n', heading(`Participants (${t.participants.length})`));
   h.push(
-    `<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\n`,
+    `<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\r\n`,
   );
   for (const p of t.participants) {
     const flags = participantFlags(p);
@@ -329,26 +363,32 @@ export function renderHtml(t: TranscriptModel): string {
       NAME(p.name),
       ` &lt;${BDI(p.address)}&gt;`,
       flags ? ` <span style="${S.meta}">(${BDI(flags)})</span>` : '',
-      '</td></tr>\n',
+      '</td></tr>\r\n',
     );
   }
-  h.push('</table></td></tr>\n');
+  h.push('</table></td></tr>\r\n');
   for (const s of t.sections) {
     h.push(heading(s.heading), `<tr><td style="${S.cell}">`);
-    for (const l of s.lines) h.push(`<div dir="auto" style="${S.text}">`, escapeHtml(l), '</div>');
-    h.push('</td></tr>\n');
+    for (const l of s.lines) h.push(`<div dir="auto" style="${S.text}">`, TEXT(l), '</div>');
+    h.push('</td></tr>\r\n');
   }
   h.push(
     heading(`Messages (${t.messageCount})`),
-    `<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:separate;border-spacing:0 6px;table-layout:fixed">\n`,
-    '<tr><td width="12%" style="padding:0"></td><td width="76%" style="padding:0"></td><td width="12%" style="padding:0"></td></tr>\n',
+    `<tr><td style="${S.cell}"><table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:separate;border-spacing:0 6px;table-layout:fixed">\r\n`,
+    '<tr><td width="12%" style="padding:0"></td><td width="76%" style="padding:0"></td><td width="12%" style="padding:0"></td></tr>\r\n',
   );
+  const senders = [new Map<Participant, string>(), new Map<Participant, string>()];
+  let day = '';
   for (const e of t.timeline) {
+    if (e.at.length === 23 && e.at.slice(0, 10) !== day) {
+      day = e.at.slice(0, 10);
+      h.push(dayRow(e.at));
+    }
     if (e.type === 'event') eventHtml(e, h);
-    else messageHtml(e, h);
+    else h.push(messageHtml(e, senders));
   }
-  h.push('</table></td></tr>\n', heading(`Files (${t.files.length})`), `<tr><td style="${S.cell}">`);
-  h.push(`<table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\n`);
+  h.push('</table></td></tr>\r\n', heading(`Files (${t.files.length})`), `<tr><td style="${S.cell}">`);
+  h.push(`<table role="presentation" cellpadding="0" cellspacing="0" style="${S.grid}">\r\n`);
   t.files.forEach((f, i) => {
     const o = f.outcome;
     h.push(`<tr><td style="padding:6px 0;border-bottom:1px solid #e5e7eb">${i + 1}. `);
@@ -370,16 +410,16 @@ export function renderHtml(t: TranscriptModel): string {
     }
     const m = f.message;
     h.push(
-      `<div style="${S.meta}">from message #${m.n} · ${utc(m.time)} · ${BDI(m.sender.name)} (${escapeHtml(roleLabel(m.sender))})</div></td></tr>\n`,
+      `<div style="${S.meta}">from message #${m.n} · ${m.at} · ${BDI(m.sender.name)} (${escapeHtml(roleLabel(m.sender))})</div></td></tr>\r\n`,
     );
   });
-  if (t.files.length === 0) h.push('<tr><td style="padding:4px 0;color:#4b5563">(none)</td></tr>\n');
+  if (t.files.length === 0) h.push('<tr><td style="padding:4px 0;color:#4b5563">(none)</td></tr>\r\n');
   const s = t.source;
   h.push(
-    '</table></td></tr>\n',
+    '</table></td></tr>\r\n',
     heading('Source record'),
-    `<tr><td style="${S.cell}">The complete record as LivePerson returned it is attached as <b>${BDI(s.filename)}</b> · application/json · ${byteSize(s.size)} · keys sorted<div style="${S.mono}">SHA-256 ${s.sha256}</div></td></tr>\n`,
-    `<tr><td style="${S.end}">${escapeHtml(endMarker(t))}</td></tr>\n</table>\n</body></html>\n`,
+    `<tr><td style="${S.cell}">The complete record LivePerson returned is attached as <b>${BDI(s.filename)}</b> · application/json · ${byteSize(s.size)} · canonical JSON, keys sorted; its SHA-256 is the content version<div style="${S.mono}">SHA-256 ${s.sha256}</div></td></tr>\r\n`,
+    `<tr><td style="${S.end}">${escapeHtml(endMarker(t))}</td></tr>\r\n</table>\r\n</body></html>\r\n`,
   );
   return h.join('');
 }

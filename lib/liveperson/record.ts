@@ -2,16 +2,19 @@
  * One Messaging Interactions conversation record (`conversationHistoryRecords[]` item), validated for
  * exactly what the converter reads and no more.
  *
- * The schema checks types only: each field may arrive in any of the forms real accounts send (numbers as
- * strings, booleans as "true"/"false", placeholders such as "undefined", "null", -1 or "0" instead of a
- * missing value, both documented spellings of some containers). Reading a value goes through the small
- * normalisers below (`lpText`, `lpEpoch`, …), which turn placeholders into `undefined`. Keeping the
- * normalisation out of the schema is deliberate: zod's per-field preprocess/transform steps cost about ten
- * times the type checks themselves, and the record is validated once per conversion (see
- * lib/email/README.md, "Speed"). Unknown fields are not copied: the complete record is archived from the
- * caller's own object, so nothing is lost.
+ * The zod schema below is the definition (and the source of the types). It checks types only: each
+ * field may arrive in any of the forms real accounts send (numbers as strings, booleans as
+ * "true"/"false", placeholders such as "undefined", "null", -1 or "0" instead of a missing value, both
+ * documented spellings of some containers). Reading a value goes through the small normalisers below
+ * (`lpText`, `lpEpoch`, …), which turn placeholders into `undefined`.
+ *
+ * checkConversationRecord runs it compiled into a checking function (schema-check.ts): the same rules,
+ * but the record is validated in place, nothing copied, which zod's own parse does for every object (a
+ * measurable part of converting; lib/email/README.md, "Speed"). Unknown fields are allowed and ignored:
+ * the complete record is archived from the caller's object, so nothing is lost.
  */
 import { z } from 'zod';
+import { compileSchemaCheck } from './schema-check.js';
 
 const PLACEHOLDER_STRINGS = new Set(['', 'undefined', 'null', 'NULL', 'None', '0', '-1', 'NaN']);
 
@@ -23,66 +26,41 @@ export function isPlaceholder(v: unknown): boolean {
   return false;
 }
 
-const received = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-
 /** A metadata value (name, id, label): a string, number or boolean; read with lpText. */
-const meta = z
-  .union([z.string(), z.number(), z.boolean(), z.null()], {
-    error: (iss) => `expected text, received ${received(iss.input)}`,
-  })
-  .optional();
+const meta = z.union([z.string(), z.number(), z.boolean(), z.null()]).describe('text').optional();
 
 const PLACEHOLDER_OR_INTEGER = /^\s*(?:-?\d+|undefined|null|NULL|None|NaN|)\s*$/;
 const PLACEHOLDER_OR_NUMBER = /^\s*(?:-?\d+(?:\.\d+)?|undefined|null|NULL|None|NaN|)\s*$/;
 
 /** An epoch-milliseconds field (`*L`): a whole number, or one sent as a string; read with lpEpoch. */
 const epoch = z
-  .union(
-    [
-      z.number().int(),
-      z.string().regex(PLACEHOLDER_OR_INTEGER, 'expected number, received string'),
-      z.null(),
-    ],
-    {
-      error: (iss) =>
-        typeof iss.input === 'number'
-          ? 'expected a whole number of milliseconds'
-          : `expected number, received ${received(iss.input)}`,
-    },
-  )
+  .union([z.number().int(), z.string().regex(PLACEHOLDER_OR_INTEGER), z.null()])
+  .describe('number')
   .optional();
 
 /** A number LivePerson may send as a string (seq, duration); read with lpNumber. */
 const numberLike = z
-  .union(
-    [z.number(), z.string().regex(PLACEHOLDER_OR_NUMBER, 'expected number, received string'), z.null()],
-    { error: (iss) => `expected number, received ${received(iss.input)}` },
-  )
+  .union([z.number(), z.string().regex(PLACEHOLDER_OR_NUMBER), z.null()])
+  .describe('number')
   .optional();
 
 /** A flag, also as "true"/"false"; read with lpBool. */
 const flag = z
-  .union([z.boolean(), z.enum(['true', 'false', ...PLACEHOLDER_STRINGS]), z.literal(-1), z.null()], {
-    error: (iss) => `expected boolean, received ${received(iss.input)}`,
-  })
+  .union([z.boolean(), z.enum(['true', 'false', ...PLACEHOLDER_STRINGS]), z.literal(-1), z.null()])
+  .describe('boolean')
   .optional();
 
 /**
  * A text taken verbatim (message text, captions): only null/undefined are absent, "0" is real text, and a
  * bare number (a consumer typing "5" can arrive as 5) is its text. Read with lpRawText.
  */
-const rawText = z
-  .union([z.string(), z.number(), z.null()], {
-    error: (iss) => `expected text, received ${received(iss.input)}`,
-  })
-  .optional();
+const rawText = z.union([z.string(), z.number(), z.null()]).describe('text').optional();
 
 /** An optional list: null (sent by some API versions for empty containers) reads as absent. */
 const list = <T extends z.ZodType>(item: T) => z.array(item).nullish();
 
 /** Either a single object or an array: the older singular spellings carry one item. Read with lpList. */
-const oneOrMany = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (v === null || v === undefined || Array.isArray(v) ? v : [v]), list(item));
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([z.array(item), item]).nullish();
 
 const maybe = <T extends z.ZodType>(item: T) => item.nullish();
 
@@ -186,16 +164,9 @@ export const SdeEventSchema = z.object({
 });
 
 export const ConversationInfoSchema = z.object({
-  // Taken exactly as sent (never trimmed): " x" and "x" are different conversations.
-  conversationId: z
-    .union([z.string(), z.number()], {
-      error: (iss) =>
-        iss.input === undefined
-          ? 'a conversation id is required'
-          : `expected text, received ${received(iss.input)}`,
-    })
-    .refine((v) => String(v).length > 0, 'conversation id is empty')
-    .refine((v) => String(v).length <= 256, 'conversation id is longer than 256 characters'),
+  // Taken exactly as sent, never trimmed: " x" and "x" are different conversations. Its length is
+  // checked in checkConversationRecord (in UTF-16 units, as the rest of the code counts).
+  conversationId: z.union([z.string(), z.number()]).describe('text'),
   brandId: meta,
   status: meta,
   startTime: meta,
@@ -230,21 +201,58 @@ export const ConversationRecordSchema = z
     summary: maybe(z.object({ text: rawText })),
     sdes: maybe(z.object({ events: list(SdeEventSchema) })),
   })
-  .superRefine((rec, ctx) => {
-    const { startTimeL, startTime } = rec.info;
-    if (lpEpoch(startTimeL) === undefined && parseLpTime(lpText(startTime)) === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['info', 'startTimeL'],
-        message: 'a start time is required (info.startTimeL or info.startTime)',
-      });
-    }
-  });
+  .describe('object');
 
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
 export type MessageRecord = z.infer<typeof MessageRecordSchema>;
 export type AgentParticipant = z.infer<typeof AgentParticipantSchema>;
 export type ConsumerParticipant = z.infer<typeof ConsumerParticipantSchema>;
+
+/** Where a record is wrong: the path of the field (e.g. ['messageRecords', 3, 'timeL']) and why. */
+export interface RecordProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+let compiled: ReturnType<typeof compileSchemaCheck> | undefined;
+
+/**
+ * Validates a record for the converter. The record itself is returned (typed), never a copy. Besides
+ * the schema: the conversation id is 1 to 256 characters, and a start time is required.
+ */
+export function checkConversationRecord(
+  record: unknown,
+): { ok: true; record: ConversationRecord } | { ok: false; problem: RecordProblem } {
+  compiled ??= compileSchemaCheck(ConversationRecordSchema);
+  const found = compiled(record);
+  if (found) {
+    const message =
+      found.received === 'undefined'
+        ? `missing (expected ${found.expected})`
+        : `expected ${found.expected}, received ${found.received}`;
+    return { ok: false, problem: { path: found.path, message } };
+  }
+  const rec = record as ConversationRecord;
+  const id = String(rec.info.conversationId);
+  if (id.length === 0)
+    return { ok: false, problem: { path: ['info', 'conversationId'], message: 'conversation id is empty' } };
+  if (id.length > 256) {
+    return {
+      ok: false,
+      problem: { path: ['info', 'conversationId'], message: 'conversation id is longer than 256 characters' },
+    };
+  }
+  if (lpEpoch(rec.info.startTimeL) === undefined && parseLpTime(lpText(rec.info.startTime)) === undefined) {
+    return {
+      ok: false,
+      problem: {
+        path: ['info', 'startTimeL'],
+        message: 'a start time is required (info.startTimeL or info.startTime)',
+      },
+    };
+  }
+  return { ok: true, record: rec };
+}
 
 type Meta = string | number | boolean | null | undefined;
 
@@ -284,9 +292,10 @@ export function lpBool(v: boolean | string | number | null | undefined): boolean
   return undefined;
 }
 
-/** A list that may be absent or null. */
-export function lpList<T>(v: readonly T[] | null | undefined): readonly T[] {
-  return v ?? [];
+/** A list that may be absent, null, or (older singular spellings) a single item. */
+export function lpList<T>(v: readonly T[] | T | null | undefined): readonly T[] {
+  if (v === null || v === undefined) return [];
+  return Array.isArray(v) ? (v as readonly T[]) : [v as T];
 }
 
 /**

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
 import { describe, expect, it } from 'vitest';
 import { convertConversation } from '../../lib/email/convert.js';
-import { textPart } from '../../lib/email/mime-parts.js';
+import { alternativePart, textPart } from '../../lib/email/mime-parts.js';
 import { normaliseText, toCrlf } from '../../lib/email/text.js';
 import { emlProblems, htmlText, parse, readAll } from './eml-assertions.js';
 
@@ -184,6 +184,41 @@ describe('property: the pre-encoded text parts are what MailComposer itself writ
         expect(raw.toString('latin1')).toBe(streamed.toString('latin1'));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('the whole multipart/alternative, handed over as one part, gives the same message', async () => {
+    const mixed = (alt: Record<string, unknown>) =>
+      readAll(
+        new MailComposer({
+          from: 'a@example.com',
+          to: 'b@example.com',
+          subject: 's',
+          messageId: '<m@example.com>',
+          date: new Date(0),
+          baseBoundary: '0123456789abcdef01234567',
+          ...alt,
+          attachments: [
+            ...((alt.attachments as unknown[]) ?? []),
+            { filename: 'x.json', contentType: 'application/json', content: Buffer.from('{}') },
+          ],
+        } as MailComposerOptions)
+          .compile()
+          .createReadStream(),
+      );
+    await fc.assert(
+      fc.asyncProperty(body, body, async (t, h) => {
+        const [tc, hc] = [toCrlf(`Title\n${t}`), toCrlf(`<p>Title</p>\n${h}`)];
+        const own = await mixed({
+          text: { content: tc, contentTransferEncoding: 'base64' },
+          html: { content: hc, contentTransferEncoding: 'base64' },
+        });
+        const ours = await mixed({
+          attachments: [{ raw: alternativePart('0123456789abcdef01234567', tc, hc) }],
+        });
+        expect(ours.toString('latin1')).toBe(own.toString('latin1'));
+      }),
+      { numRuns: 100 },
     );
   });
 

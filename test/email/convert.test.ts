@@ -179,12 +179,12 @@ describe('convertConversation: the full fixture', () => {
       `Files (2):\n  1. receipt.png: image/png, 26 bytes\n     SHA-256 ${sha256(RECEIPT)}\n     from message #3, 2024-06-10 06:13:45 UTC, Noa Levi (consumer)\n`,
     );
     expect(body).toContain("  2. photo: not retrieved: file not in LivePerson's download archive\n");
-    expect(body).toContain(`SHA-256 ${r.version})`);
+    expect(body).toContain(`version: ${r.version})`);
     expect(body.trimEnd().endsWith('End of conversation · 10 messages · 2 files (1 not retrieved)')).toBe(
       true,
     );
     expect(html).toContain('End of conversation · 10 messages · 2 files (1 not retrieved)');
-    expect(html).toContain('<bdi style="font-weight:bold;color:#111827">Noa Levi</bdi>');
+    expect(html).toContain('<b><bdi>Noa Levi</bdi></b>');
     expect(html).toContain(`SHA-256 ${sha256(RECEIPT)}`);
     expect(body).toContain('[post-conversation survey]');
     expect(body).toContain('Q: How would you rate us? A: 5');

@@ -58,7 +58,7 @@ function probe(names: string[]) {
   const doc: Dom = g.document;
   const all = (sel: string): Dom[] => Array.from(doc.querySelectorAll(sel));
   const cells = all('td[colspan]').flatMap((td) => {
-    const role: string = td.querySelector('div > span')?.textContent ?? '';
+    const role: string = td.querySelector('small > b')?.textContent ?? '';
     if (!role) return [];
     const style = g.getComputedStyle(td);
     const row = td.parentElement;
