@@ -23,11 +23,12 @@ import {
   type AttachedFile,
   type CollectedFiles,
   collectFiles,
+  contentTypeFor,
   type FileJob,
   FileNamer,
   type PlannedAttachment,
 } from './attachments.js';
-import type { FileManifestEntry, HostedFileProvider } from './contract.js';
+import { type FileManifestEntry, type HostedFileProvider, LP_DELETED_MARKER } from './contract.js';
 import { addressHeaderValue, asciiFallback, parameter, preparedValue, withParameters } from './headers.js';
 import { alternativePart, base64Part } from './mime-parts.js';
 import { ParticipantIndex } from './participants.js';
@@ -323,7 +324,7 @@ export async function planConversation(
       const part = fileParts[i]?.part;
       return {
         name: part?.name ?? 'file',
-        contentType: o.preview?.contentType ?? 'application/octet-stream',
+        contentType: contentTypeFor(job.ref.fileType),
         ...base,
         status: 'missing',
         code: o.code,
@@ -368,9 +369,15 @@ export async function planConversation(
     const subject = `${[`LivePerson conversation with ${consumer?.name ?? fromP.name}`, skill, day].filter(Boolean).join(' · ')}${status === 'OPEN' ? ' (open)' : ''}`;
     const messageId = `<lp.${safeToken(accountId, 40)}.${safeToken(conversationId, 80)}.${version.slice(0, 16)}${partialSuffix}@${messageIdDomain}>`;
 
-    const partialReasons = manifest.flatMap((f) =>
-      f.status === 'missing' ? [`${f.name}: ${f.reason}`] : [],
-    );
+    // For the status log: the caption LivePerson shows, else where the file was; never its storage name.
+    const partialReasons = jobs.flatMap((job, i) => {
+      const o = outcomes[i];
+      if (o?.status !== 'missing') return [];
+      const caption = headerText(job.ref.caption);
+      const label =
+        caption && caption !== LP_DELETED_MARKER ? caption : `file in message #${job.messageNumber}`;
+      return [`${label}: ${o.reason}`];
+    });
     if (lpBool(info.isPartial)) partialReasons.push('LivePerson marked the record as partial');
 
     const facts: [string, string][] = [

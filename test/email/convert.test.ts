@@ -97,7 +97,7 @@ describe('convertConversation: the full fixture', () => {
       },
       {
         name: 'photo',
-        contentType: 'image/png',
+        contentType: 'image/jpeg',
         messageId: full.messageRecords[3].messageId,
         sentAt: full.messageRecords[3].timeL,
         status: 'missing',
@@ -552,9 +552,8 @@ describe('hosted files: what is missing, and the item key', () => {
       code: 'deleted-at-source',
       name: '** LP deleted data **',
     });
-    expect(r.partialReasons).toEqual([
-      '** LP deleted data **: file removed at LivePerson (privacy deletion)',
-    ]);
+    // No caption left to name it by: the status log says where it was.
+    expect(r.partialReasons).toEqual(['file in message #4: file removed at LivePerson (privacy deletion)']);
     // No internal identifiers in what the status log shows.
     expect(JSON.stringify(r.files)).not.toContain('request 123');
   });
