@@ -139,8 +139,21 @@ function compile(schema: z.ZodType, described?: string): Check {
       };
     }
     case 'union': {
-      const options: Check[] = def.options.map((o: z.ZodType) => compile(o));
       const name = label('a matching value');
+      // A union of plain types (string | number | boolean | null), the commonest field here, is one test.
+      const plain = def.options.map((o: z.ZodType) => (o as AnyDef)._zod.def);
+      if (
+        plain.every(
+          (d: AnyDef) => ['string', 'number', 'boolean', 'null'].includes(d.type) && !d.checks?.length,
+        )
+      ) {
+        const types = new Set<string>(plain.map((d: AnyDef) => d.type as string));
+        return (v) => {
+          const t = v === null ? 'null' : typeof v;
+          return types.has(t) && (t !== 'number' || Number.isFinite(v)) ? undefined : problem(name, v);
+        };
+      }
+      const options: Check[] = def.options.map((o: z.ZodType) => compile(o));
       return (v) => {
         let best: SchemaProblem | undefined;
         for (const o of options) {
