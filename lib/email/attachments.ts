@@ -1,12 +1,36 @@
 /**
- * Hosted files of a conversation: ask the provider for each file's bytes before composing (so the item's
- * completeness is known up front), pick safe, unique attachment names, and fall back to the record's
- * base64 preview when the file itself cannot be had.
+ * Hosted files of a conversation, read whole before the message is composed, so the transcript can give
+ * each file's size and SHA-256 and the item's completeness is known up front:
+ *
+ * - A file's stream is spooled to a temporary file while it is hashed (never held in memory), then read
+ *   again from there into the message. The temporary file is unlinked as soon as it is open, so none
+ *   outlives the conversion; the open handle closes when the message stream ends or is destroyed.
+ * - A provider that throws (a transient failure: throttling, 5xx, a transfer that broke off) or a stream
+ *   that fails makes the conversion reject: the queue retries the whole conversation later, rather than
+ *   storing an item without the file. Only a `missing` answer (permanent absence) makes the item partial.
+ * - A file whose caption or path is LivePerson's privacy-deletion marker is `deleted-at-source` without
+ *   asking the provider.
+ * - Names are made safe and unique per message; the record's base64 preview is attached when the file
+ *   itself is missing.
  */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import type { HostedFileContent, HostedFileProvider, HostedFileRef } from './contract.js';
-import { clip, headerText } from './text.js';
+import {
+  type HostedFileContent,
+  type HostedFileProvider,
+  type HostedFileRef,
+  LP_DELETED_MARKER,
+  MISSING_FILE_REASONS,
+  type MissingFileCode,
+} from './contract.js';
+import { type ImageInfo, SNIFF_BYTES, sniffImage } from './images.js';
+import { headerText } from './text.js';
 
 const MIME_BY_TYPE: Record<string, string> = {
   JPG: 'image/jpeg',
@@ -56,21 +80,48 @@ export class FileNamer {
   }
 }
 
-export interface PlannedAttachment {
+/** A file as the message will carry it: name, type, size, SHA-256 and (for images) how to show it. */
+export interface AttachedFile {
   filename: string;
   contentType: string;
-  content: Readable | Buffer;
-  /** sha256 etc. are not computed here: attachments are streamed, never held whole. */
+  size: number;
+  sha256: string;
+  /** Set for PNG/JPEG/GIF/WebP bytes: shown inline through this Content-ID. */
+  image?: ImageInfo;
+  cid?: string;
 }
 
 export type FileOutcome =
-  | { status: 'attached'; filename: string }
-  | { status: 'missing'; reason: string; previewFilename?: string };
+  | ({ status: 'attached' } & AttachedFile)
+  | { status: 'missing'; code: MissingFileCode; reason: string; preview?: AttachedFile };
 
 export interface FileJob {
   ref: HostedFileRef;
-  /** Index of the message in the rendered order, for the transcript. */
-  key: string;
+  /** The message's number in the transcript (1-based). */
+  messageNumber: number;
+  sentAt?: number;
+}
+
+/** An attachment ready for MailComposer: Buffer content, or a stream over the spooled bytes. */
+export interface PlannedAttachment extends AttachedFile {
+  content: Buffer | (() => Readable);
+}
+
+export interface CollectedFiles {
+  /** One per job, in the same order. */
+  outcomes: FileOutcome[];
+  /** In message order: each attached file, or the preview of a missing one. */
+  attachments: PlannedAttachment[];
+  /** Closes what was spooled and not handed to a stream (only needed when the message is never built). */
+  release(): Promise<void>;
+}
+
+export interface CollectOptions {
+  /** Where to spool file contents (default os.tmpdir()). */
+  tempDir?: string;
+  concurrency?: number;
+  /** Content-ID for the i-th inline image of the message. */
+  cidFor(index: number): string;
 }
 
 /** Base64 → Buffer only when the text really is base64 (a broken preview is not worth attaching). */
@@ -82,71 +133,192 @@ function decodePreview(preview: string | undefined): Buffer | undefined {
   return buf.length ? buf : undefined;
 }
 
-function describe(err: unknown): string {
-  return headerText(err instanceof Error ? err.message : String(err)).slice(0, 300) || 'unknown error';
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface Measured {
+  size: number;
+  sha256: string;
+  head: Buffer;
+  content: Buffer | (() => Readable);
+}
+
+/** Temporary files of one conversion: created on first use, each unlinked once it is open for reading. */
+class Spool {
+  private dir: Promise<string> | undefined;
+  private count = 0;
+  private readonly idle = new Set<FileHandle>();
+
+  constructor(private readonly base: string) {}
+
+  async take(stream: Readable): Promise<Measured> {
+    this.dir ??= mkdtemp(join(this.base, 'lp-eml-'));
+    const path = join(await this.dir, String(this.count++));
+    const hash = createHash('sha256');
+    let size = 0;
+    const head: Buffer[] = [];
+    let headLength = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        if (headLength < SNIFF_BYTES) {
+          head.push(chunk.subarray(0, SNIFF_BYTES - headLength));
+          headLength += Math.min(chunk.length, SNIFF_BYTES - headLength);
+        }
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(stream, tap, createWriteStream(path, { flags: 'wx' }));
+    } catch (err) {
+      await rm(path, { force: true });
+      throw err;
+    }
+    const handle = await open(path, 'r');
+    this.idle.add(handle);
+    // The open handle keeps the bytes readable; unlinked now, nothing is left behind whatever happens.
+    await rm(path, { force: true });
+    return {
+      size,
+      sha256: hash.digest('hex'),
+      head: Buffer.concat(head),
+      content: () => {
+        this.idle.delete(handle);
+        // autoClose: the handle closes when the stream ends, fails or is destroyed.
+        return handle.createReadStream();
+      },
+    };
+  }
+
+  /** Removes the (by now empty) directory. */
+  async done(): Promise<void> {
+    if (this.dir) await rm(await this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  async release(): Promise<void> {
+    const handles = [...this.idle];
+    this.idle.clear();
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+    await this.done();
+  }
+}
+
+function isDeletedMarker(s: string | undefined): boolean {
+  return s?.trim() === LP_DELETED_MARKER;
+}
+
+function missing(code: MissingFileCode): HostedFileContent {
+  return { status: 'missing', code, reason: MISSING_FILE_REASONS[code] };
 }
 
 /**
- * Fetches every file (at most `concurrency` at a time) and returns the attachments in message order plus
- * what happened to each file, keyed by FileJob.key.
+ * Fetches and measures every file (at most `concurrency` at a time). Rejects when the provider throws or
+ * a stream fails; whatever was spooled by then is released.
  */
 export async function collectFiles(
   jobs: readonly FileJob[],
   provider: HostedFileProvider | undefined,
   namer: FileNamer,
-  concurrency = 4,
-): Promise<{ attachments: PlannedAttachment[]; outcomes: Map<string, FileOutcome>; reasons: string[] }> {
-  const limit = pLimit(concurrency);
-  const answers: HostedFileContent[] = await Promise.all(
+  options: CollectOptions,
+): Promise<CollectedFiles> {
+  if (jobs.length === 0) return { outcomes: [], attachments: [], release: async () => undefined };
+  const spool = new Spool(options.tempDir ?? tmpdir());
+  const limit = pLimit(options.concurrency ?? 4);
+  const fetchOne = async (ref: HostedFileRef): Promise<{ answer: HostedFileContent; bytes?: Measured }> => {
+    if (isDeletedMarker(ref.caption) || isDeletedMarker(ref.relativePath)) {
+      return { answer: missing('deleted-at-source') };
+    }
+    if (!provider) return { answer: missing('no-provider') };
+    const answer = await provider(ref);
+    if (answer.status !== 'ok') return { answer };
+    const { content } = answer;
+    if (Buffer.isBuffer(content)) {
+      return {
+        answer,
+        bytes: {
+          size: content.length,
+          sha256: sha256(content),
+          head: content.subarray(0, SNIFF_BYTES),
+          content,
+        },
+      };
+    }
+    return { answer, bytes: await spool.take(content) };
+  };
+  const settled = await Promise.allSettled(
     jobs.map((job) =>
-      provider
-        ? limit(async (): Promise<HostedFileContent> => {
-            try {
-              return await provider(job.ref);
-            } catch (err) {
-              return { status: 'missing', code: 'request-failed', reason: describe(err) };
-            }
-          })
-        : Promise.resolve<HostedFileContent>({
-            status: 'missing',
-            code: 'no-provider',
-            reason: 'no file provider configured',
-          }),
+      limit(() => fetchOne(job.ref)).catch((err: unknown) => {
+        limit.clearQueue(); // no point starting more: the conversion is going to be retried
+        throw err;
+      }),
     ),
   );
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) {
+    // Streams the provider handed over but that were never read must not stay open.
+    jobs.forEach((_, i) => {
+      const s = settled[i];
+      if (
+        s?.status === 'fulfilled' &&
+        s.value.answer.status === 'ok' &&
+        !Buffer.isBuffer(s.value.answer.content)
+      )
+        s.value.answer.content.destroy();
+    });
+    await spool.release();
+    throw failure.reason;
+  }
+  await spool.done();
+
+  const outcomes: FileOutcome[] = [];
   const attachments: PlannedAttachment[] = [];
-  const outcomes = new Map<string, FileOutcome>();
-  const reasons: string[] = [];
+  let images = 0;
+  const attach = (
+    file: Omit<AttachedFile, 'image' | 'cid'>,
+    head: Buffer,
+    content: PlannedAttachment['content'],
+  ) => {
+    const image = sniffImage(head);
+    const attached: AttachedFile = image
+      ? { ...file, contentType: image.contentType, image, cid: options.cidFor(images++) }
+      : file;
+    attachments.push({ ...attached, content });
+    return attached;
+  };
   jobs.forEach((job, i) => {
-    const answer = answers[i] as HostedFileContent;
+    const { answer, bytes } = (settled[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof fetchOne>>>)
+      .value;
     const { ref } = job;
     const fallback = `file-${i + 1}`;
-    if (answer.status === 'ok') {
+    if (answer.status === 'ok' && bytes) {
       const filename = namer.name(ref.caption ?? answer.filename, ref.fileType, fallback);
-      attachments.push({
-        filename,
-        contentType: contentTypeFor(ref.fileType, answer.contentType),
-        content: answer.content,
-      });
-      outcomes.set(job.key, { status: 'attached', filename });
+      const file = { filename, contentType: contentTypeFor(ref.fileType, answer.contentType), ...bytes };
+      const { head: _head, content: _content, ...meta } = file;
+      outcomes.push({ status: 'attached', ...attach(meta, bytes.head, bytes.content) });
       return;
     }
-    const reason = clip(answer.reason, 300) || 'not available';
-    const shown = clip(ref.caption, 120) || clip(ref.relativePath, 120);
-    const outcome: FileOutcome = { status: 'missing', reason };
-    const preview = decodePreview(ref.preview);
+    const code = answer.status === 'missing' ? answer.code : 'no-provider';
+    const outcome: FileOutcome = { status: 'missing', code, reason: MISSING_FILE_REASONS[code] };
+    const preview = decodePreview(isDeletedMarker(ref.preview) ? undefined : ref.preview);
     if (preview) {
-      outcome.previewFilename = namer.name(ref.caption, ref.fileType, fallback, 'preview-');
-      attachments.push({
-        filename: outcome.previewFilename,
-        contentType: contentTypeFor(ref.fileType),
-        content: preview,
-      });
+      // A thumbnail's own type decides its extension (LivePerson's are PNG even for a JPG file).
+      const sniffed = sniffImage(preview)?.contentType.slice('image/'.length).replace('jpeg', 'jpg');
+      const stem = (ref.caption ?? '').replace(/\.[A-Za-z0-9]{1,8}$/, '');
+      const filename = sniffed
+        ? namer.name(stem, sniffed, fallback, 'preview-')
+        : namer.name(ref.caption, ref.fileType, fallback, 'preview-');
+      outcome.preview = attach(
+        {
+          filename,
+          contentType: contentTypeFor(ref.fileType),
+          size: preview.length,
+          sha256: sha256(preview),
+        },
+        preview,
+        preview,
+      );
     }
-    outcomes.set(job.key, outcome);
-    reasons.push(
-      `file ${shown} (${clip(ref.messageId, 120)}) not retrieved: ${reason}${preview ? ' (preview attached)' : ''}`,
-    );
+    outcomes.push(outcome);
   });
-  return { attachments, outcomes, reasons };
+  return { outcomes, attachments, release: () => spool.release() };
 }

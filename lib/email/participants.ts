@@ -4,27 +4,39 @@
  * profile or the personal-info SDE. Whoever has no real address gets a stable synthetic one, so every
  * participant is still an addressee and re-runs address the same mailboxes.
  */
-import type { ConversationRecord } from '../liveperson/record.js';
+import { type ConversationRecord, isPlaceholder, lpBool, lpList, lpText } from '../liveperson/record.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
 import { clip, headerText, safeToken, validEmail } from './text.js';
 
+/** What a reader must tell apart at a glance: the four kinds of lines in a transcript. */
+export type ParticipantKind = 'consumer' | 'agent' | 'bot' | 'system';
+
 export interface Participant {
   id: string;
-  /** CONSUMER, AGENT, MANAGER, BOT, … (upper case). */
+  /** LivePerson's role, upper case: CONSUMER, AGENT, MANAGER, … (a bot is usually AGENT there). */
   role: string;
+  kind: ParticipantKind;
   name: string;
   address: string;
   synthetic: boolean;
   deleted?: boolean;
+  /** The LivePerson login name (Users API, else agentParticipants.agentLoginName). */
+  loginName?: string;
 }
 
-/** Lower-case role label for transcripts. */
-export function roleLabel(role: string): string {
-  return role.toLowerCase().replace(/_/g, ' ');
+/** The label shown beside a participant's name: consumer, agent, manager, bot, system. */
+export function roleLabel(p: Pick<Participant, 'role' | 'kind'>): string {
+  if (p.kind !== 'agent') return p.kind;
+  return p.role.toLowerCase().replace(/_/g, ' ') || 'agent';
 }
 
-const isBot = (userType?: string, userTypeName?: string) =>
-  userType === '2' || userTypeName?.toLowerCase() === 'bot';
+/** Users API / agentParticipants user types: 0 system, 1 human, 2 bot. */
+function kindOf(userType: string | undefined, userTypeName: string | undefined): ParticipantKind {
+  const name = userTypeName?.toLowerCase();
+  if (userType === '2' || name === 'bot') return 'bot';
+  if (userType === '0' || name === 'system') return 'system';
+  return 'agent';
+}
 
 const NAME_MAX = 120;
 
@@ -35,6 +47,13 @@ function firstName(...candidates: (string | undefined)[]): string | undefined {
   }
   return undefined;
 }
+
+const DEFAULT_NAMES: Record<ParticipantKind, string> = {
+  consumer: 'Consumer',
+  agent: 'Agent',
+  bot: 'Bot',
+  system: 'System',
+};
 
 export class ParticipantIndex {
   readonly list: Participant[] = [];
@@ -57,40 +76,41 @@ export class ParticipantIndex {
   forMessage(participantId: string | undefined, sentBy: string | undefined): Participant {
     const known = this.get(participantId);
     if (known) return known;
-    const consumer = sentBy?.toLowerCase() === 'consumer';
+    const by = sentBy?.toLowerCase();
+    const consumer = by === 'consumer';
     if (participantId === undefined) {
       // No id: attribute to the only consumer / a generic sender, never invent several people.
-      const fallback = consumer ? this.list.find((p) => p.role === 'CONSUMER') : undefined;
+      const fallback = consumer ? this.list.find((p) => p.kind === 'consumer') : undefined;
       if (fallback) return fallback;
-      return this.add(
-        consumer ? 'unknown-consumer' : 'unknown-agent',
-        consumer ? 'CONSUMER' : 'AGENT',
-        undefined,
-      );
+      if (by === 'system') return this.add('unknown-system', 'SYSTEM', 'system', undefined);
+      return consumer
+        ? this.add('unknown-consumer', 'CONSUMER', 'consumer', undefined)
+        : this.add('unknown-agent', 'AGENT', 'agent', undefined);
     }
-    return consumer ? this.add(participantId, 'CONSUMER', undefined) : this.addAgent(participantId, {});
+    if (consumer) return this.add(participantId, 'CONSUMER', 'consumer', undefined);
+    return this.addAgent(participantId, by === 'system' ? { userTypeName: 'System' } : {});
   }
 
   private add(
     id: string,
     role: string,
+    kind: ParticipantKind,
     name: string | undefined,
-    email?: string,
-    deleted?: boolean,
+    extra: { email?: string; deleted?: boolean; loginName?: string } = {},
   ): Participant {
     const existing = this.byId.get(id);
     if (existing) return existing;
-    const consumer = role === 'CONSUMER';
-    const address = validEmail(email);
+    const address = validEmail(extra.email);
     const p: Participant = {
       id,
       role,
-      name:
-        name ?? (consumer ? 'Consumer' : role === 'BOT' ? 'Bot' : role === 'MANAGER' ? 'Manager' : 'Agent'),
-      address: address ?? `${consumer ? 'consumer' : 'agent'}-${safeToken(id)}@${this.domain}`,
+      kind,
+      name: name ?? DEFAULT_NAMES[kind],
+      address: address ?? `${kind === 'consumer' ? 'consumer' : 'agent'}-${safeToken(id)}@${this.domain}`,
       synthetic: address === undefined,
     };
-    if (deleted) p.deleted = true;
+    if (extra.deleted) p.deleted = true;
+    if (extra.loginName) p.loginName = extra.loginName;
     this.byId.set(id, p);
     this.list.push(p);
     return p;
@@ -100,36 +120,46 @@ export class ParticipantIndex {
     const rec = this.record;
     const sdeContacts: string[] = [];
     let sdeName: string | undefined;
-    for (const ev of rec.sdes?.events ?? []) {
+    for (const ev of lpList(rec.sdes?.events)) {
       const info = ev.personalInfo?.personalInfo;
       if (!info) continue;
-      sdeName ??= firstName([info.name, info.surname].filter(Boolean).join(' '));
-      for (const c of info.contacts ?? []) {
-        const email = validEmail(c.personalContact?.email);
+      sdeName ??= firstName([lpText(info.name), lpText(info.surname)].filter(Boolean).join(' '));
+      for (const c of lpList(info.contacts)) {
+        const email = validEmail(lpText(c.personalContact?.email));
         if (email) sdeContacts.push(email);
       }
     }
-    const consumers = [...(rec.consumerParticipants ?? []), ...(rec.consumerParticipant ?? [])];
+    const consumers = [...lpList(rec.consumerParticipants), ...lpList(rec.consumerParticipant)];
     for (const c of consumers) {
-      const id = c.participantId ?? 'unknown-consumer';
-      const full = [c.firstName, c.lastName].filter(Boolean).join(' ');
-      const name = firstName(full, c.consumerName, consumers.length === 1 ? sdeName : undefined);
+      const id = lpText(c.participantId) ?? 'unknown-consumer';
+      const full = [lpText(c.firstName), lpText(c.lastName)].filter(Boolean).join(' ');
+      const name = firstName(full, lpText(c.consumerName), consumers.length === 1 ? sdeName : undefined);
       // The SDE belongs to the conversation's (single) consumer; with several consumers it is ambiguous.
-      const email = validEmail(c.email) ?? (consumers.length === 1 ? sdeContacts[0] : undefined);
-      this.add(id, 'CONSUMER', name, email);
+      const email = validEmail(lpText(c.email)) ?? (consumers.length === 1 ? sdeContacts[0] : undefined);
+      this.add(id, 'CONSUMER', 'consumer', name, { email });
     }
   }
 
   private addAgents() {
-    for (const a of this.record.agentParticipants ?? []) {
-      if (a.agentId === undefined) continue;
-      this.addAgent(a.agentId, a);
+    for (const a of lpList(this.record.agentParticipants)) {
+      const id = lpText(a.agentId);
+      if (id === undefined) continue;
+      this.addAgent(id, {
+        agentFullName: lpText(a.agentFullName),
+        agentNickname: lpText(a.agentNickname),
+        agentLoginName: lpText(a.agentLoginName),
+        role: lpText(a.role),
+        userType: lpText(a.userType),
+        userTypeName: lpText(a.userTypeName),
+        agentDeleted: lpBool(a.agentDeleted),
+      });
     }
     const info = this.record.info;
-    if (info.latestAgentId && !this.byId.has(info.latestAgentId)) {
-      this.addAgent(info.latestAgentId, {
-        agentFullName: info.latestAgentFullName,
-        agentNickname: info.latestAgentNickname,
+    const latest = lpText(info.latestAgentId);
+    if (latest !== undefined && !this.byId.has(latest)) {
+      this.addAgent(latest, {
+        agentFullName: lpText(info.latestAgentFullName),
+        agentNickname: lpText(info.latestAgentNickname),
       });
     }
   }
@@ -147,8 +177,8 @@ export class ParticipantIndex {
     },
   ): Participant {
     const user = this.users?.get(id);
-    const bot = isBot(a.userType ?? user?.userTypeId ?? user?.userType, a.userTypeName);
-    const role = headerText(a.role).toUpperCase() || (bot ? 'BOT' : 'AGENT');
+    const kind = kindOf(a.userType ?? user?.userTypeId ?? user?.userType, a.userTypeName);
+    const role = headerText(a.role).toUpperCase() || (kind === 'agent' ? 'AGENT' : kind.toUpperCase());
     const name = firstName(
       user?.fullName,
       a.agentFullName,
@@ -157,6 +187,11 @@ export class ParticipantIndex {
       a.agentLoginName,
       user?.loginName,
     );
-    return this.add(id, role, name, user?.email, a.agentDeleted || user?.deleted);
+    const login = [user?.loginName, a.agentLoginName].find((l) => l !== undefined && !isPlaceholder(l));
+    return this.add(id, role, kind, name, {
+      email: user?.email,
+      deleted: a.agentDeleted || user?.deleted,
+      loginName: login,
+    });
   }
 }

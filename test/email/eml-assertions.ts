@@ -94,10 +94,11 @@ export async function parse(eml: Buffer): Promise<ParsedMail> {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** The HTML body with its own escaping undone, for "is this text present" checks. */
+/** The HTML body with its own escaping (and <br> line breaks) undone, for "is this text present" checks. */
 export function htmlText(html: string): string {
   return html
     .replace(/\r\n/g, '\n')
+    .replace(/<br>/g, '\n')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
