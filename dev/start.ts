@@ -8,13 +8,13 @@ import { consoleLogger } from '../lib/log.js';
 import { importFunctionModules } from './host/function-modules.js';
 import { installFunctionsCoreCapture } from './host/functions-core-capture.js';
 import { type LocalApp, startLocalApp } from './host/local-app.js';
-import { type LocalService, livePersonSandbox } from './host/local-services.js';
+import { graphSandbox, type LocalService, livePersonSandbox } from './host/local-services.js';
 
 // Before any function module loads @azure/functions, so its registrations are captured, not dropped.
 installFunctionsCoreCapture();
 
 /** Local stand-ins started when the settings do not configure the real system (one line per service). */
-const services: LocalService[] = [livePersonSandbox];
+const services: LocalService[] = [livePersonSandbox, graphSandbox];
 
 async function main() {
   const logger = consoleLogger({ debug: /^(1|true)$/i.test(process.env.DEBUG ?? '') });

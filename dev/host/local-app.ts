@@ -155,6 +155,8 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
         host,
         statusLog: new StatusLog(statusStorage.table(appSettings.STATUS_TABLE), logger),
         range: () => backfillRange(new Date(), appSettings.BACKFILL_DAYS),
+        deliveries: Boolean(settings.GRAPH_TENANT_ID),
+        archiveQueue: appSettings.ARCHIVE_QUEUE,
         lastDiscovery: discovery.last,
       }),
       logger,

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Logger } from '../../lib/log.js';
+import { defaultGraphUsers, startGraphSandbox } from '../graph-sandbox/index.js';
 import { startSandbox } from '../sandbox/index.js';
 import type { LocalData } from './local-data.js';
 import { needsSandbox, sandboxSize } from './local-settings.js';
@@ -53,6 +55,44 @@ export const livePersonSandbox: LocalService = {
       env: handle.env,
       banner: [
         `LivePerson:      local sandbox at ${handle.url} (${conversations} conversations, seed ${seed}; SANDBOX_CONVERSATIONS and SANDBOX_SEED change them)`,
+      ],
+      stop: () => handle.stop(),
+    };
+  },
+};
+
+/** A placeholder like "<tenant id>" or "changeme" counts as not configured. */
+const unset = (v: string | undefined) => !v?.trim() || /^<.*>$|^(changeme|todo|xxx+)$/i.test(v.trim());
+
+/**
+ * The Microsoft Graph sandbox, when no Graph tenant is configured (or GRAPH_USE_SANDBOX=true): a mailbox
+ * for every LivePerson sandbox agent plus a fallback mailbox, each mirrored to
+ * `archive-local/mailboxes/<address>/Inbox/LivePerson Conversational Cloud DataParser/` as .eml files.
+ * Its mailboxes live in memory: after a restart the delivery log (kept with the rest of the data) says
+ * what was delivered, and the mirror on disk still shows it.
+ */
+export const graphSandbox: LocalService = {
+  name: 'Microsoft Graph sandbox',
+  wanted: (s) => /^(1|true|yes)$/i.test(s.GRAPH_USE_SANDBOX ?? '') || unset(s.GRAPH_TENANT_ID),
+  notWantedBanner: [
+    'Mailboxes:       the Microsoft 365 tenant configured in your settings (GRAPH_TENANT_ID)',
+  ],
+  async start({ settings, data }) {
+    const mirrorDir = path.join(data.archiveDir, 'mailboxes');
+    const users = defaultGraphUsers();
+    const fallback =
+      users.find((u) => u.userPrincipalName.startsWith('archive-fallback@'))?.mail ?? undefined;
+    const handle = await startGraphSandbox({ seed: sandboxSeed(settings), users, mirrorDir });
+    const rel = path.relative(process.cwd(), mirrorDir) || '.';
+    return {
+      env: {
+        ...handle.env,
+        // Items none of whose participants has a mailbox land here instead of staying unmapped.
+        ...(fallback && unset(settings.FALLBACK_MAILBOX) ? { FALLBACK_MAILBOX: fallback } : {}),
+      },
+      banner: [
+        `Mailboxes:       local Microsoft Graph sandbox at ${handle.url} (${handle.users.length} users: every sandbox agent, and ${fallback ?? 'no'} fallback)`,
+        `  Mailbox copies: ${rel}/<address>/Inbox/${settings.MAILBOX_FOLDER || 'LivePerson Conversational Cloud DataParser'}/`,
       ],
       stop: () => handle.stop(),
     };

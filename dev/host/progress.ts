@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../../lib/log.js';
+import { joinedItems } from '../../lib/statuslog/log-rows.js';
 import type { StatusLog } from '../../lib/statuslog/status-log.js';
 import type { LocalHost } from './local-host.js';
 
@@ -16,6 +17,8 @@ export interface ProgressSnapshot {
   pending: number;
   /** Other work is running (a discovery run, an invocation): not idle, though no item may be pending. */
   busy?: boolean;
+  /** Mailbox copies (one per item and mailbox), when mailbox delivery is on. */
+  deliveries?: { delivered: number; unmapped: number; failed: number; pending: number };
 }
 
 /** What the reporter reads; the first one reads the status table and the host (statusTableSource below). */
@@ -32,7 +35,11 @@ export function formatProgress(s: ProgressSnapshot): string {
     `${s.failed} failed`,
     ...(s.partial ? [`${s.partial} partial`] : []),
   ];
-  return `archived ${stored}${of} (${details.join(', ')})`;
+  const d = s.deliveries;
+  const mail = d
+    ? `; ${d.delivered} mailbox copies delivered (${d.unmapped} unmapped, ${d.failed} failed${d.pending ? `, ${d.pending} waiting` : ''})`
+    : '';
+  return `archived ${stored}${of} (${details.join(', ')})${mail}`;
 }
 
 export interface ProgressReporter {
@@ -135,7 +142,11 @@ export function observeDiscoveryRuns(logger: Logger): { logger: Logger; last(): 
  */
 export function statusTableSource(opts: {
   host: Pick<LocalHost, 'activity'>;
-  statusLog: Pick<StatusLog, 'range'>;
+  statusLog: Pick<StatusLog, 'entities'>;
+  /** Count mailbox deliveries too (delivery is on). */
+  deliveries?: boolean;
+  /** The archive queue: only its messages are items still to archive (others, e.g. deliveries, are just work). */
+  archiveQueue?: string;
   /** The days to count (the backfill range, up to today). */
   range: () => { from: string; to: string };
   lastDiscovery?: () => DiscoveryRun | undefined;
@@ -145,17 +156,33 @@ export function statusTableSource(opts: {
       const activity = await opts.host.activity();
       const { from, to } = opts.range();
       const counts = { archived: 0, partial: 0, failed: 0 };
-      for await (const row of opts.statusLog.range(from, to))
-        if (row.status === 'archived' || row.status === 'partial' || row.status === 'failed')
-          counts[row.status]++;
-      const pending = Object.values(activity.queues).reduce((a, b) => a + b, 0) + activity.eventsPending;
+      const mail = { delivered: 0, unmapped: 0, failed: 0, pending: 0 };
+      for await (const { item, deliveries } of joinedItems(opts.statusLog.entities(from, to))) {
+        if (item.status === 'archived' || item.status === 'partial' || item.status === 'failed')
+          counts[item.status]++;
+        if (item.status === 'failed') continue;
+        if (deliveries.length === 0) mail.pending++;
+        for (const d of deliveries) {
+          if (d.deliveryStatus === 'delivered' || d.deliveryStatus === 'duplicate') mail.delivered++;
+          else if (d.deliveryStatus === 'unmapped') mail.unmapped++;
+          else if (d.deliveryStatus === 'failed') mail.failed++;
+          else mail.pending++;
+        }
+      }
+      const queued = Object.entries(activity.queues);
+      const archiving = queued
+        .filter(([name]) => opts.archiveQueue === undefined || name === opts.archiveQueue)
+        .reduce((a, [, n]) => a + n, 0);
+      const otherWork = queued.reduce((a, [, n]) => a + n, 0) - archiving;
+      const pending = archiving + activity.eventsPending;
       const open = opts.lastDiscovery?.()?.openNotDue;
       return {
         ...counts,
         pending,
         ...(open !== undefined ? { open } : {}),
         found: counts.archived + counts.partial + counts.failed + pending + (open ?? 0),
-        busy: activity.timersRunning > 0 || activity.invocationsInFlight > 0,
+        busy: activity.timersRunning > 0 || activity.invocationsInFlight > 0 || otherWork > 0,
+        ...(opts.deliveries ? { deliveries: mail } : {}),
       };
     },
   };

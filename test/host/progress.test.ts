@@ -12,6 +12,15 @@ describe('progress lines', () => {
     expect(formatProgress({ found: 120, open: 9, archived: 95, partial: 0, failed: 0, pending: 16 })).toBe(
       'archived 95 of 120 found (9 open, 0 failed)',
     );
+    expect(
+      formatProgress({
+        archived: 3,
+        partial: 0,
+        failed: 0,
+        pending: 0,
+        deliveries: { delivered: 5, unmapped: 1, failed: 0, pending: 2 },
+      }),
+    ).toBe('archived 3 (0 failed); 5 mailbox copies delivered (1 unmapped, 0 failed, 2 waiting)');
     expect(formatProgress({ archived: 90, partial: 5, failed: 2, pending: 0 })).toBe(
       'archived 95 (2 failed, 5 partial)',
     );
