@@ -54,6 +54,8 @@ export class Hostile {
   filesOutage = 0;
   /** ZIP transfers still to break off after a few KB. */
   brokenTransfers = 0;
+  /** By-ID requests naming one of these conversations are answered 400 (LivePerson refusing an ID). */
+  readonly refusedById = new Set<string>();
   /** The next answers of an endpoint that are valid JSON of this many bytes (count left). */
   readonly oversize = new Map<string, { bytes: number; count: number }>();
 }

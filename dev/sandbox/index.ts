@@ -113,6 +113,8 @@ export interface Sandbox {
     zipBomb(relativePath: string, expandedBytes: number): void;
     /** The next `count` answers of the endpoint are valid JSON of about `bytes` bytes, streamed. */
     oversizeJson(endpoint: JsonEndpoint, bytes: number, count?: number): void;
+    /** By-ID requests that name this conversation are answered 400 (false: no longer). */
+    refuseById(id: string, refuse?: boolean): void;
   };
   setFaults(
     f: Partial<
@@ -300,6 +302,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
       zipBomb: (relativePath, expandedBytes) => {
         hostile.bombs.set(relativePath, whole('zipBomb', expandedBytes));
+      },
+      refuseById: (id, refuse = true) => {
+        if (refuse) hostile.refusedById.add(id);
+        else hostile.refusedById.delete(id);
       },
       oversizeJson: (endpoint, bytes, count = 1) => {
         hostile.oversize.set(endpoint, {

@@ -276,15 +276,23 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
       }
       return sendJson(res, 200, result);
     }
-    case 'byId':
+    case 'byId': {
+      const asked = parseJson(body) as { conversationId?: unknown; conversationIds?: unknown } | undefined;
+      const named = [
+        asked?.conversationId,
+        ...(Array.isArray(asked?.conversationIds) ? asked.conversationIds : []),
+      ];
+      const refused = named.find((id) => typeof id === 'string' && hostile.refusedById.has(id));
+      if (refused !== undefined) throw new ApiError(400, 'Invalid conversation id in request');
       return sendJson(
         res,
         200,
         conversationsById(
           { store: state.store, indexAsOf: state.now() - state.faults.indexLagMs, now: state.now(), url },
-          parseJson(body),
+          asked,
         ),
       );
+    }
     case 'users':
       return users(res, url);
     case 'files.create':
