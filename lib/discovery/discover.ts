@@ -29,6 +29,11 @@ import {
 import type { Watermark } from './watermark-store.js';
 
 export const DAY_MS = 86_400_000;
+/**
+ * Discovery reads `info` only. LivePerson's contentToRetrieve is all-or-nothing, so one small container
+ * keeps search answers small (and no record comes cut with `isPartial`, which would cost a by-ID refetch).
+ */
+export const DISCOVERY_CONTENT = ['summary'] as const;
 /** LivePerson keeps conversations 13 months; 395 days covers it with room for month lengths. */
 export const RETENTION_MS = 395 * DAY_MS;
 
@@ -206,7 +211,12 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
 
   const statuses: Array<'OPEN' | 'CLOSE'> = openAfterMs === undefined ? ['CLOSE'] : ['OPEN', 'CLOSE'];
   for await (const page of deps.lp.searchConversations(
-    { start: { from: oldest, to: runStart }, updatedSince, status: statuses },
+    {
+      start: { from: oldest, to: runStart },
+      updatedSince,
+      status: statuses,
+      contentToRetrieve: DISCOVERY_CONTENT,
+    },
     deps.signal,
   )) {
     await consume(page.records);
@@ -217,7 +227,7 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
     const to = runStart - openAfterMs;
     if (from <= to) {
       for await (const page of deps.lp.searchConversations(
-        { start: { from, to }, status: ['OPEN'] },
+        { start: { from, to }, status: ['OPEN'], contentToRetrieve: DISCOVERY_CONTENT },
         deps.signal,
       )) {
         await consume(page.records);

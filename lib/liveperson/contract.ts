@@ -14,6 +14,11 @@ export interface ConversationSearch {
   /** Only conversations updated since this instant (epoch ms; LivePerson rounds it down to 10 minutes). */
   updatedSince?: number;
   status?: ConversationStatus[];
+  /**
+   * Containers to return besides `info` (LivePerson's contentToRetrieve). Default: everything an archive
+   * item needs. Discovery asks for almost nothing: it reads `info` only.
+   */
+  contentToRetrieve?: readonly string[];
 }
 
 /** One page of search results: raw records (validated by the converter, not here) in API order. */

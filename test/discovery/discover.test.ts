@@ -62,8 +62,10 @@ describe('discoverConversations against the sandbox', () => {
   };
 
   it('first run backfills every closed conversation with a valid message; open ones wait', async () => {
-    const { d, sent } = deps();
+    const { d, sent, lp } = deps();
     const res = await discoverConversations(d);
+    // Discovery reads info only: small answers, and no record comes cut (no by-ID refetch).
+    expect(lp.callCounts().byId ?? 0).toBe(0);
     const closed = sandbox.conversations.ids().filter((id) => info(sandbox, id).status === 'CLOSE');
     const open = sandbox.conversations.ids().filter((id) => info(sandbox, id).status === 'OPEN');
     expect(open.length).toBeGreaterThan(0);
@@ -132,11 +134,13 @@ describe('discoverConversations with unreadable search results', () => {
       }),
     );
     const now = 1_800_000_000_000;
+    const queries: unknown[] = [];
     const res = await discoverConversations({
       accountId: 'acct',
       // Stands in for LivePerson only to serve malformed records the sandbox never produces.
       lp: {
-        async *searchConversations() {
+        async *searchConversations(query) {
+          queries.push(query.contentToRetrieve);
           yield { records, offset: 0, total: records.length };
         },
       },
@@ -151,6 +155,8 @@ describe('discoverConversations with unreadable search results', () => {
     });
     expect(sent.map((m) => m.conversationId)).toEqual(['ok-1', 'no-start']);
     expect(res).toMatchObject({ found: 3, enqueued: 2, groups: 1, unreadable: 1 });
+    // Discovery reads info only: it asks for one small container, so answers stay small and none comes cut.
+    expect(queries).toEqual([['summary']]);
     expect((await store.get('acct'))?.value).toBe(now);
   });
 
