@@ -40,6 +40,7 @@ import { excerpt, LivePersonError } from './errors.js';
 import { DisallowedHostError } from './host-policy.js';
 import { type HttpCore, type RequestAuth, readCapped, type Sleep } from './http.js';
 import {
+  entryProblem,
   extractEntry,
   type OpenedZip,
   openZip,
@@ -219,7 +220,8 @@ export class BulkFileDownload {
           let total = 0;
           for (const path of byId.get(id)?.relativePaths ?? []) {
             const hit = locate(answer, id, path);
-            if (!('entry' in hit)) continue;
+            // A file refused on its own (too large, a bomb) takes no room in the budget.
+            if (!('entry' in hit) || entryProblem(hit.entry, this.d.limits)) continue;
             total += hit.entry.entry.uncompressedSize;
             if (total > this.d.limits.maxItemBytes) over.set(path, itemTooLarge(this.d.limits.maxItemBytes));
           }
@@ -253,6 +255,8 @@ export class BulkFileDownload {
         if (answer.kind !== 'ready') throw new Error('unreachable: ungrouped answer');
         const hit = locate(answer, id, ref.relativePath);
         if (!('entry' in hit)) return { status: 'missing', ...hit };
+        const refused = entryProblem(hit.entry, this.d.limits);
+        if (refused) return { status: 'missing', ...refused };
         const planned = byId.get(id)?.relativePaths;
         if (planned?.includes(ref.relativePath)) {
           const over = (await budgetOf(answer, id)).get(ref.relativePath);
