@@ -100,7 +100,9 @@ describe('hostile Bulk File Download: collisions, repeated entries, bombs, outag
     });
     expect(byId.get(bomb)).toMatchObject({
       status: 'partial',
-      reason: expect.stringMatching(/200 MB expanded, over the limit of 50 MB \(LP_FILES_MAX_FILE_MB\)|expands \d+:1/),
+      reason: expect.stringMatching(
+        /200 MB expanded, over the limit of 50 MB \(LP_FILES_MAX_FILE_MB\)|expands \d+:1/,
+      ),
     });
     expect(byId.get(bomb)!.size!).toBeLessThan(1024 * 1024);
   });
@@ -156,7 +158,9 @@ describe('hostile IDs, messages and answers', () => {
       settings: { LP_MAX_JSON_MB: '1' },
     });
     container = containerOf(p);
-    p.sandbox.conversations.addWithIds([...odd, long, tooLong], { startL: p.sandbox.clock.now() - 4 * 3_600_000 });
+    p.sandbox.conversations.addWithIds([...odd, long, tooLong], {
+      startL: p.sandbox.clock.now() - 4 * 3_600_000,
+    });
     // The first by-ID answer is 5 MB: refused unread, the group split, each half fetched normally.
     p.sandbox.hostile.oversizeJson('byId', 5 * 1024 * 1024, 1);
     const queue = p.runtime.storage.queues.getQueueClient(p.settings.ARCHIVE_QUEUE!);
