@@ -68,7 +68,10 @@ describe('lp-archive prints untrusted text safely', () => {
       json: {
         _metadata: { count: 1 },
         conversationHistoryRecords: [
-          { info: { conversationId: HOSTILE, startTimeL: Date.UTC(2025, 0, 5) }, messageRecords: 'not a list' },
+          {
+            info: { conversationId: HOSTILE, startTimeL: Date.UTC(2025, 0, 5) },
+            messageRecords: 'not a list',
+          },
         ],
       },
     }));
