@@ -63,7 +63,8 @@ export async function recordUnreadableMessage(
       conversations: read.named.length,
       reason: read.reason,
     });
-    return 'recorded';
+    // Entries naming no conversation still leave a trace: the message's own row below.
+    if (read.unnamed === 0) return 'recorded';
   }
   const text = bodyText(body, raw);
   const bytes = Buffer.from(text, 'utf8');

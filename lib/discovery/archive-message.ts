@@ -115,6 +115,8 @@ export type ReadMessage =
       reason: string;
       /** Conversations it still names (a string `conversationId`), so each can get its own row. */
       named: Array<{ conversationId: string; accountId?: string; startTime?: number }>;
+      /** Entries it holds that name no conversation (they get an unreadable-message row). */
+      unnamed: number;
     };
 
 function parseText(text: string): unknown {
@@ -147,7 +149,7 @@ function issues(error: z.ZodError): string {
  */
 export function readArchiveMessage(body: unknown): ReadMessage {
   const value = typeof body === 'string' ? parseText(body) : body;
-  if (value === undefined) return { ok: false, reason: 'the message is not JSON', named: [] };
+  if (value === undefined) return { ok: false, reason: 'the message is not JSON', named: [], unnamed: 1 };
   const group = ArchiveGroupSchema.safeParse(value);
   if (group.success) return { ok: true, group: group.data };
   const single = ArchiveMessageSchema.safeParse(value);
@@ -196,7 +198,7 @@ export function readArchiveMessage(body: unknown): ReadMessage {
       },
     ];
   });
-  return { ok: false, reason, named };
+  return { ok: false, reason, named, unnamed: Math.max(candidates.length - named.length, named.length ? 0 : 1) };
 }
 
 function legacyId(m: ArchiveMessage): string {
