@@ -231,7 +231,8 @@ export class BulkFileDownload {
       }
       return b;
     };
-    let unplannedTotal = 0;
+    /** Per conversation: expanded bytes of files the record scan did not list, budgeted in the order asked. */
+    const unplanned = new Map<string, number>();
 
     const extract = (entry: ZipEntry) => {
       let e = extracted.get(entry);
@@ -263,8 +264,9 @@ export class BulkFileDownload {
           if (over) return { status: 'missing', ...over };
         } else {
           // A file the record scan did not list: budgeted in the order asked.
-          unplannedTotal += hit.entry.entry.uncompressedSize;
-          if (unplannedTotal > this.d.limits.maxItemBytes)
+          const total = (unplanned.get(id) ?? 0) + hit.entry.entry.uncompressedSize;
+          unplanned.set(id, total);
+          if (total > this.d.limits.maxItemBytes)
             return { status: 'missing', ...itemTooLarge(this.d.limits.maxItemBytes) };
         }
         const out = await extract(hit.entry);
