@@ -102,6 +102,8 @@ export async function archiveGroup(
   }
   try {
     await processGroup(msg, delivery, deps, result);
+    // A failure remembered from an earlier delivery is no longer anyone's concern.
+    if (delivery > 1) await deps.failures.forget(msg.messageId).catch(() => {});
     return result;
   } catch (err) {
     // Remembered for the next delivery (split or not) and for the poison handler's `failed` rows.
