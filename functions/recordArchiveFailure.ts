@@ -1,10 +1,16 @@
-// Poison queue: a message that failed every attempt is recorded `failed` in the status log, not dropped.
+// Poison queue: a message that failed every attempt ends in `failed` rows (one per conversation), or in an
+// unreadable-message row when it names none. Throws only when storage fails (then the sweep catches it).
 import { app, type InvocationContext } from '@azure/functions';
 import { contextLogger } from '../lib/app/context-logger.js';
 import { appRuntime } from '../lib/app/runtime.js';
 
 export async function recordArchiveFailure(message: unknown, ctx: InvocationContext): Promise<void> {
-  await appRuntime(process.env).recordPoison(message, contextLogger(ctx));
+  const raw = ctx.triggerMetadata?.queueTrigger;
+  await appRuntime(process.env).recordPoison(
+    message,
+    contextLogger(ctx),
+    typeof raw === 'string' ? raw : undefined,
+  );
 }
 
 app.storageQueue('recordArchiveFailure', {

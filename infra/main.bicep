@@ -436,6 +436,10 @@ var baseAppSettings = [
   { name: 'DISCOVERY_OVERLAP_MINUTES', value: '15' }
   { name: 'ARCHIVE_OPEN_AFTER_HOURS', value: archiveOpenAfterHours }
   { name: 'DISCOVERY_ENQUEUE_CONCURRENCY', value: '16' }
+  { name: 'ARCHIVE_GROUP_SIZE', value: '100' }
+  { name: 'ARCHIVE_GROUP_CONCURRENCY', value: '4' }
+  { name: 'ARCHIVE_MAX_ATTEMPTS', value: '5' }
+  { name: 'ARCHIVE_RETRY_DELAY_SECONDS', value: '60' }
   { name: 'ARCHIVE_QUEUE', value: archiveQueueName }
   { name: 'ARCHIVE_CONTAINER', value: archiveContainerName }
   { name: 'DELIVERY_QUEUE', value: deliveryQueueName }

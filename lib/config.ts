@@ -23,6 +23,20 @@ const positiveInt = (name: string, def: number, max?: number) =>
       return n;
     });
 
+const nonNegativeInt = (name: string, def: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number between 0 and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 /** Azure names: 3-63 lowercase letters, digits, hyphens (queues, containers). Tables: letters/digits only. */
 const azureName = (def: string) =>
   z
@@ -103,6 +117,14 @@ export const AppSettingsSchema = z.object({
   MESSAGE_ID_DOMAIN: optionalText,
   /** How many conversations discovery enqueues in parallel. */
   DISCOVERY_ENQUEUE_CONCURRENCY: positiveInt('DISCOVERY_ENQUEUE_CONCURRENCY', 16, 256),
+  /** Conversations per archive message: fetched with one by-ID call and one Bulk File Download request. */
+  ARCHIVE_GROUP_SIZE: positiveInt('ARCHIVE_GROUP_SIZE', 100, 100),
+  /** Conversations of one group converted and stored at a time. */
+  ARCHIVE_GROUP_CONCURRENCY: positiveInt('ARCHIVE_GROUP_CONCURRENCY', 4, 32),
+  /** Attempts per conversation (transient failures) before it is recorded `failed` with its last error. */
+  ARCHIVE_MAX_ATTEMPTS: positiveInt('ARCHIVE_MAX_ATTEMPTS', 5, 50),
+  /** Delay before a conversation is retried; doubles with each attempt, at most 15 minutes. */
+  ARCHIVE_RETRY_DELAY_SECONDS: nonNegativeInt('ARCHIVE_RETRY_DELAY_SECONDS', 60, 900),
 
   // Mailbox delivery (on when GRAPH_TENANT_ID is set; lib/graph/config.ts reads the GRAPH_* settings).
   /** The Inbox subfolder items are imported into (Microsoft's name for the DataParser connector's folder). */

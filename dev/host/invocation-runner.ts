@@ -35,7 +35,7 @@ export interface TriggerInput {
  */
 export class InvocationRunner {
   readonly records: InvocationRecord[] = [];
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new Map<Promise<unknown>, string>();
   readonly #ctx: BindingContext;
   readonly #listeners = new Set<() => void>();
 
@@ -47,6 +47,11 @@ export class InvocationRunner {
     return this.#inFlight.size;
   }
 
+  /** The functions running now, by name (what idle() reports when the host does not settle). */
+  get inFlightNames(): string[] {
+    return [...this.#inFlight.values()];
+  }
+
   /** Called every time an invocation settles (queue listeners use it to fetch the next batch). */
   onSettled(listener: () => void): () => void {
     this.#listeners.add(listener);
@@ -54,7 +59,7 @@ export class InvocationRunner {
   }
 
   async drain(): Promise<void> {
-    while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
+    while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight.keys()]);
   }
 
   /** A trigger that could not even be bound (e.g. an undecodable message) counts as a failed invocation. */
@@ -74,7 +79,7 @@ export class InvocationRunner {
 
   run(fn: CapturedFunction, trigger: TriggerInput): Promise<InvocationResponse> {
     const promise = this.#run(fn, trigger);
-    this.#inFlight.add(promise);
+    this.#inFlight.set(promise, fn.metadata.name);
     const settle = () => {
       this.#inFlight.delete(promise);
       for (const l of this.#listeners) l();

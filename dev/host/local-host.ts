@@ -347,7 +347,9 @@ class Host implements LocalHost {
       const timersRunning = [...this.#timers.values()].filter((t) => t.running).length;
       const local = [
         eventsPending ? `${eventsPending} Event Grid event(s) pending` : '',
-        this.#runner.inFlightCount ? `${this.#runner.inFlightCount} invocation(s) in flight` : '',
+        this.#runner.inFlightCount
+          ? `${this.#runner.inFlightCount} invocation(s) in flight (${this.#runner.inFlightNames.join(', ')})`
+          : '',
         timersRunning ? `${timersRunning} timer(s) running` : '',
       ].filter(Boolean);
       // Storage is asked only when nothing runs here: Azurite counts a queue's messages one by one, which

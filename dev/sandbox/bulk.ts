@@ -3,31 +3,80 @@
  * READY carries ZIP links that expire (60 s on the sandbox clock) and are authorised by an HMAC signature
  * in the query string, like a pre-signed storage URL.
  *
- * ZIP entries are named by the basename of each file's relativePath (e.g. `8a66a22f-….PNG`): LivePerson's
- * own entry naming is undocumented, and the basename is what ties an entry back to its message.
- * At most 50 files per ZIP (LivePerson's documented cap); more files give several ZIPs.
+ * Filters. `{"filter":{"conversationId":"<id>"}}` is LivePerson's documented (and only documented) filter.
+ * `{"filter":{"conversationIds":[...]}}` (at most 100) is an ASSUMPTION beyond LivePerson's docs, served
+ * unless the sandbox is started with `bulkListFilter: false`, which answers it 400 as the docs imply.
+ *
+ * Entry names (LivePerson's are undocumented): the file's relativePath without its leading slash; in a
+ * list-filter archive under a folder named by the conversation ID: `<conversationId>/<relativePath>`.
+ * At most 50 files per ZIP (LivePerson's documented cap); more files give several ZIPs. Test hooks
+ * (`Hostile`) add what a hostile or broken service might send: repeated names, bombs, stuck requests.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
-import { basename } from './files.js';
 import { ApiError } from './search.js';
 import type { ConversationStore } from './store.js';
 
 export const FILES_PER_ZIP = 50;
 export const URL_TTL_MS = 60_000;
+export const MAX_LIST_FILTER = 100;
 
 type BulkStatus = 'NEW' | 'IN_PROGRESS' | 'READY' | 'FAILED';
 
+interface ZipFile {
+  conversationId: string;
+  relativePath: string;
+}
+
 interface BulkRequest {
   requestId: string;
-  conversationId: string;
+  conversationIds: string[];
+  scope: 'group' | 'conversation';
   createdAt: number;
   polls: number;
   status: BulkStatus;
+  /** Stays IN_PROGRESS whatever the polls (a stalled request). */
+  stalled: boolean;
   /** Files frozen when the request became READY (a later removal still shows in new requests only). */
-  files?: string[][];
+  files?: ZipFile[][];
 }
+
+/** What a test can make the service do wrong (all per conversation unless said otherwise). */
+export class Hostile {
+  /** Requests including the conversation that will stay IN_PROGRESS for ever (count left). */
+  readonly stalled = new Map<string, number>();
+  /** Extra entries in the conversation's archive, after its genuine files. */
+  readonly extras = new Map<string, Array<{ relativePath: string; bytes: Buffer }>>();
+  /** Files served as this many zero bytes, deflated (a compression bomb). */
+  readonly bombs = new Map<string, number>();
+  /** Calls to any Bulk File Download endpoint (create, status, ZIP) still to answer 503. */
+  filesOutage = 0;
+  /** ZIP transfers still to break off after a few KB. */
+  brokenTransfers = 0;
+  /** By-ID requests naming one of these conversations are answered 400 (LivePerson refusing an ID). */
+  readonly refusedById = new Set<string>();
+  /** The next answers of an endpoint that are valid JSON of this many bytes (count left). */
+  readonly oversize = new Map<string, { bytes: number; count: number }>();
+}
+
+function zeros(total: number): Readable {
+  const chunk = Buffer.alloc(64 * 1024);
+  let left = total;
+  return new Readable({
+    read() {
+      if (left <= 0) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    },
+  });
+}
+
+const stripSlashes = (p: string) => p.replace(/^\/+/, '');
 
 export class BulkDownloads {
   private readonly requests = new Map<string, BulkRequest>();
@@ -39,22 +88,51 @@ export class BulkDownloads {
     private readonly now: () => number,
     /** Polls before a request is READY (the first poll shows IN_PROGRESS). */
     private readonly pollsUntilReady = 2,
+    /** Serve the undocumented list filter `conversationIds` (false: 400, as LivePerson's docs imply). */
+    private readonly listFilter = true,
+    readonly hostile = new Hostile(),
   ) {}
 
   create(body: unknown): Record<string, unknown> {
-    const filter = (body as { filter?: { conversationId?: unknown } } | null)?.filter;
-    const extra = filter && Object.keys(filter).filter((k) => k !== 'conversationId');
-    if (!filter || typeof filter.conversationId !== 'string' || !filter.conversationId) {
-      throw new ApiError(400, 'filter.conversationId is required');
+    const filter = (body as { filter?: Record<string, unknown> } | null)?.filter;
+    if (!filter || typeof filter !== 'object') throw new ApiError(400, 'filter.conversationId is required');
+    const keys = Object.keys(filter);
+    let ids: string[];
+    let scope: BulkRequest['scope'];
+    if (this.listFilter && keys.length === 1 && keys[0] === 'conversationIds') {
+      const list = filter.conversationIds;
+      if (!Array.isArray(list) || list.length === 0 || list.some((v) => typeof v !== 'string' || v === ''))
+        throw new ApiError(400, 'filter.conversationIds must be a non-empty list of conversation ids');
+      if (list.length > MAX_LIST_FILTER)
+        throw new ApiError(400, `filter.conversationIds: at most ${MAX_LIST_FILTER} ids, got ${list.length}`);
+      ids = [...new Set(list as string[])];
+      scope = 'group';
+    } else {
+      const extra = keys.filter((k) => k !== 'conversationId');
+      if (typeof filter.conversationId !== 'string' || !filter.conversationId) {
+        throw new ApiError(400, 'filter.conversationId is required');
+      }
+      if (extra.length)
+        throw new ApiError(400, `filter: only conversationId is allowed, got ${extra.join(', ')}`);
+      ids = [filter.conversationId];
+      scope = 'conversation';
     }
-    if (extra?.length)
-      throw new ApiError(400, `filter: only conversationId is allowed, got ${extra.join(', ')}`);
+    let stalled = false;
+    for (const id of ids) {
+      const left = this.hostile.stalled.get(id) ?? 0;
+      if (left > 0) {
+        stalled = true;
+        this.hostile.stalled.set(id, left - 1);
+      }
+    }
     const req: BulkRequest = {
       requestId: randomUUID(),
-      conversationId: filter.conversationId,
+      conversationIds: ids,
+      scope,
       createdAt: this.now(),
       polls: 0,
       status: 'NEW',
+      stalled,
     };
     this.requests.set(req.requestId, req);
     return this.view(req, '');
@@ -65,7 +143,7 @@ export class BulkDownloads {
     if (!req) throw new ApiError(404, `Bulk download request '${requestId}' not found`);
     if (req.status === 'NEW' || req.status === 'IN_PROGRESS') {
       req.polls++;
-      if (req.polls >= this.pollsUntilReady) this.complete(req);
+      if (req.polls >= this.pollsUntilReady && !req.stalled) this.complete(req);
       else req.status = 'IN_PROGRESS';
     }
     return this.view(req, origin);
@@ -93,13 +171,22 @@ export class BulkDownloads {
     };
   }
 
+  private failing(id: string): boolean {
+    return !this.store.has(id) || this.store.bulkDownloadFails(id);
+  }
+
   private complete(req: BulkRequest): void {
-    if (!this.store.has(req.conversationId) || this.store.bulkDownloadFails(req.conversationId)) {
+    // One unknown or failing conversation fails the whole request (LivePerson gives no per-conversation status).
+    if (req.conversationIds.some((id) => this.failing(id))) {
       req.status = 'FAILED';
       return;
     }
-    const files = this.store.storedFiles(req.conversationId, this.now());
-    const parts: string[][] = [];
+    const files: ZipFile[] = req.conversationIds.flatMap((conversationId) =>
+      this.store
+        .storedFiles(conversationId, this.now())
+        .map((relativePath) => ({ conversationId, relativePath })),
+    );
+    const parts: ZipFile[][] = [];
     for (let i = 0; i < files.length; i += FILES_PER_ZIP) parts.push(files.slice(i, i + FILES_PER_ZIP));
     req.files = parts;
     req.status = 'READY';
@@ -118,12 +205,15 @@ export class BulkDownloads {
       requestId: req.requestId,
       accountId: this.accountId,
       status: req.status,
-      filter: { conversationId: req.conversationId },
+      filter:
+        req.scope === 'group'
+          ? { conversationIds: req.conversationIds }
+          : { conversationId: req.conversationIds[0] },
       downloadUrls,
       createdAt: new Date(req.createdAt).toISOString(),
       ...(req.status === 'FAILED'
         ? {
-            failureReason: this.store.has(req.conversationId)
+            failureReason: req.conversationIds.every((id) => this.store.has(id))
               ? 'File storage error'
               : 'Conversation not found',
           }
@@ -133,6 +223,12 @@ export class BulkDownloads {
 
   private sign(requestId: string, part: number, expires: number): string {
     return createHmac('sha256', this.secret).update(`${requestId}/${part}/${expires}`).digest('base64url');
+  }
+
+  /** The entry name of a file in an archive of this request. */
+  private entryName(req: BulkRequest, f: ZipFile): string {
+    const rel = stripSlashes(f.relativePath);
+    return req.scope === 'group' ? `${f.conversationId}/${rel}` : rel;
   }
 
   /** The ZIP stream for one signed link; 403 on a bad or expired signature. */
@@ -148,18 +244,30 @@ export class BulkDownloads {
       throw new ApiError(403, 'Signature does not match');
     }
     if (expires * 1000 < this.now()) throw new ApiError(403, 'Link expired');
-    const files = this.requests.get(requestId)?.files?.[part];
-    if (!files) throw new ApiError(404, 'Archive not found');
+    const req = this.requests.get(requestId);
+    const files = req?.files?.[part];
+    if (!req || !files) throw new ApiError(404, 'Archive not found');
     const zip = new yazl.ZipFile();
-    for (const relativePath of files) {
+    const options = (compress: boolean) => ({ mtime: new Date(Date.UTC(2024, 0, 1)), compress });
+    const seen = new Set<string>();
+    for (const f of files) {
+      const bomb = this.hostile.bombs.get(f.relativePath);
       // Bytes are generated only when yazl reaches this entry, so one ZIP never holds all files in memory.
       // Media is already compressed: stored, not deflated (deflating random bytes only burns CPU).
-      const compress = relativePath.toUpperCase().endsWith('.TXT');
-      zip.addReadStreamLazy(
-        basename(relativePath),
-        { mtime: new Date(Date.UTC(2024, 0, 1)), compress },
-        (cb) => cb(null, Readable.from([this.store.fileBytes(relativePath)])),
+      const compress = bomb !== undefined || f.relativePath.toUpperCase().endsWith('.TXT');
+      zip.addReadStreamLazy(this.entryName(req, f), options(compress), (cb) =>
+        cb(null, bomb !== undefined ? zeros(bomb) : Readable.from([this.store.fileBytes(f.relativePath)])),
       );
+      // A conversation's extra entries go into the archive that holds its first file.
+      if (seen.has(f.conversationId)) continue;
+      seen.add(f.conversationId);
+      for (const extra of this.hostile.extras.get(f.conversationId) ?? []) {
+        zip.addBuffer(
+          extra.bytes,
+          this.entryName(req, { conversationId: f.conversationId, relativePath: extra.relativePath }),
+          options(false),
+        );
+      }
     }
     zip.end();
     return zip.outputStream;

@@ -53,7 +53,16 @@ export interface SandboxOptions {
   realTime?: boolean;
   /** Polls of a bulk download request before it is READY (default 2: IN_PROGRESS, then READY). */
   bulkPollsUntilReady?: number;
+  /**
+   * Serve Bulk File Download requests for a list of conversations, `{"filter":{"conversationIds":[...]}}`
+   * (default true). An ASSUMPTION beyond LivePerson's docs, which show only `conversationId`; false answers
+   * the list filter 400, strictly as documented.
+   */
+  bulkListFilter?: boolean;
 }
+
+/** Endpoints whose answers `hostile.oversizeJson` can blow up. */
+export type JsonEndpoint = 'csds' | 'token' | 'search' | 'byId' | 'users' | 'files.create' | 'files.status';
 
 export interface Sandbox {
   /** e.g. http://127.0.0.1:PORT */
@@ -85,6 +94,33 @@ export interface Sandbox {
     /** Hosted files the record references (relativePaths), and the exact bytes the sandbox serves for one. */
     files(id: string): string[];
     fileBytes(relativePath: string): Buffer;
+    /**
+     * Conversations with exactly these IDs (any string: whitespace, lone surrogates, `.`/`..`, over 1 KiB),
+     * starting at `startL` (default now) one millisecond apart; `closed` (default true) closes each one even
+     * if its plan would stay open. Returns the ids.
+     */
+    addWithIds(ids: readonly string[], opts?: { startL?: number; closed?: boolean }): string[];
+    /** Shows and stores a file under another relativePath from now on (e.g. to make two names collide). */
+    renameFile(id: string, from: string, to: string): void;
+  };
+  /** What a broken or hostile LivePerson might do, for tests of the client's defences. */
+  hostile: {
+    /** The next `calls` calls to any Bulk File Download endpoint (create, status, ZIP) answer 503. */
+    filesOutage(calls: number): void;
+    /** The next `count` ZIP transfers break off after a few KB. */
+    breakZipTransfers(count: number): void;
+    /** The next `requests` Bulk File Download requests including this conversation stay IN_PROGRESS. */
+    stallBulkDownload(id: string, requests?: number): void;
+    /** The conversation's archive also holds an entry named like this file (or any path), with other bytes. */
+    addZipEntry(id: string, relativePath: string, bytes: Buffer): void;
+    /** `count` more tiny entries in the conversation's archive (an entry-count bomb). */
+    addZipEntries(id: string, count: number): void;
+    /** The file is served as `expandedBytes` zero bytes, deflated: a compression bomb. */
+    zipBomb(relativePath: string, expandedBytes: number): void;
+    /** The next `count` answers of the endpoint are valid JSON of about `bytes` bytes, streamed. */
+    oversizeJson(endpoint: JsonEndpoint, bytes: number, count?: number): void;
+    /** By-ID requests that name this conversation are answered 400 (false: no longer). */
+    refuseById(id: string, refuse?: boolean): void;
   };
   setFaults(
     f: Partial<
@@ -194,7 +230,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     bulk: undefined as unknown as BulkDownloads,
     calls: new Map(),
   };
-  state.bulk = new BulkDownloads(store, accountId, clock.now, options.bulkPollsUntilReady ?? 2);
+  state.bulk = new BulkDownloads(
+    store,
+    accountId,
+    clock.now,
+    options.bulkPollsUntilReady ?? 2,
+    options.bulkListFilter ?? true,
+  );
+  const hostile = state.bulk.hostile;
+  const whole = (name: string, n: number) => {
+    if (!(Number.isInteger(n) && n >= 0))
+      throw new Error(`sandbox: ${name} needs a whole number ≥ 0, got ${n}`);
+    return n;
+  };
 
   const server = createServer(createHandler(state));
   server.keepAliveTimeout = 5000;
@@ -238,6 +286,43 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       failBulkDownload: (id, fail = true) => store.failBulkDownload(id, fail),
       files: (id) => store.allFiles(id),
       fileBytes: (relativePath) => store.fileBytes(relativePath),
+      addWithIds: (ids, opts = {}) =>
+        store.generateWithIds(ids, opts.startL ?? clock.now(), opts.closed ?? true),
+      renameFile: (id, from, to) => store.renameFile(id, from, to),
+    },
+    hostile: {
+      filesOutage: (calls) => {
+        hostile.filesOutage = whole('filesOutage', calls);
+      },
+      breakZipTransfers: (count) => {
+        hostile.brokenTransfers = whole('breakZipTransfers', count);
+      },
+      stallBulkDownload: (id, requests = 1) => {
+        hostile.stalled.set(id, whole('stallBulkDownload', requests));
+      },
+      addZipEntry: (id, relativePath, bytes) => {
+        hostile.extras.set(id, [...(hostile.extras.get(id) ?? []), { relativePath, bytes }]);
+      },
+      addZipEntries: (id, count) => {
+        const extra = Array.from({ length: whole('addZipEntries', count) }, (_, i) => ({
+          relativePath: `/extra/${i}.txt`,
+          bytes: Buffer.from(String(i)),
+        }));
+        hostile.extras.set(id, [...(hostile.extras.get(id) ?? []), ...extra]);
+      },
+      zipBomb: (relativePath, expandedBytes) => {
+        hostile.bombs.set(relativePath, whole('zipBomb', expandedBytes));
+      },
+      refuseById: (id, refuse = true) => {
+        if (refuse) hostile.refusedById.add(id);
+        else hostile.refusedById.delete(id);
+      },
+      oversizeJson: (endpoint, bytes, count = 1) => {
+        hostile.oversize.set(endpoint, {
+          bytes: whole('oversizeJson', bytes),
+          count: whole('oversizeJson', count),
+        });
+      },
     },
     setFaults: (f) => {
       state.faults = faultsFrom(f, state.faults);

@@ -223,6 +223,19 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     throw new ApiError(route.endpoint === 'csds' ? 404 : 403, `Account '${m[1]}' not found or not permitted`);
   }
 
+  const hostile = state.bulk.hostile;
+  const oversize = hostile.oversize.get(route.endpoint);
+  if (oversize && oversize.count > 0) {
+    oversize.count--;
+    count(state, 'fault.oversize');
+    return sendOversize(res, route.endpoint, oversize.bytes);
+  }
+  if (route.endpoint.startsWith('files.') && hostile.filesOutage > 0) {
+    hostile.filesOutage--;
+    count(state, 'fault.503');
+    throw new ApiError(503, 'Service unavailable');
+  }
+
   if (route.endpoint === 'csds') return csds(state, res, url, m[2], host);
   if (route.endpoint === 'token') return token(state, req, res, body);
 
@@ -263,15 +276,23 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
       }
       return sendJson(res, 200, result);
     }
-    case 'byId':
+    case 'byId': {
+      const asked = parseJson(body) as { conversationId?: unknown; conversationIds?: unknown } | undefined;
+      const named = [
+        asked?.conversationId,
+        ...(Array.isArray(asked?.conversationIds) ? asked.conversationIds : []),
+      ];
+      const refused = named.find((id) => typeof id === 'string' && hostile.refusedById.has(id));
+      if (refused !== undefined) throw new ApiError(400, 'Invalid conversation id in request');
       return sendJson(
         res,
         200,
         conversationsById(
           { store: state.store, indexAsOf: state.now() - state.faults.indexLagMs, now: state.now(), url },
-          parseJson(body),
+          asked,
         ),
       );
+    }
     case 'users':
       return users(res, url);
     case 'files.create':
@@ -290,10 +311,53 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
         'content-type': 'application/zip',
         'content-disposition': `attachment; filename="${m[2]}-${m[3]}.zip"`,
       });
+      if (hostile.brokenTransfers > 0) {
+        // A transfer that breaks off: a few KB, then the connection drops.
+        hostile.brokenTransfers--;
+        count(state, 'fault.broken-transfer');
+        let sent = 0;
+        stream.on('data', (chunk: Buffer) => {
+          sent += chunk.length;
+          if (sent > 4096) {
+            stream.unpipe(res);
+            res.destroy();
+          }
+        });
+      }
       stream.pipe(res);
       return;
     }
   }
+}
+
+/**
+ * A valid JSON answer of about `bytes` bytes, streamed (never held): what an answer far over any sane size
+ * looks like to a client. No content-length, so only a client's own byte count can stop it.
+ */
+function sendOversize(res: ServerResponse, endpoint: string, bytes: number): void {
+  const [head, tail] =
+    endpoint === 'users'
+      ? ['[{"id":"1","fullName":"', '"}]']
+      : ['{"_metadata":{"count":0},"conversationHistoryRecords":[],"padding":"', '"}'];
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  let left = Math.max(0, bytes - head.length - tail.length);
+  res.write(head);
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end(tail);
+  };
+  res.on('close', () => {
+    left = 0;
+  });
+  pump();
 }
 
 function requireBulk(state: ServerState): void {

@@ -27,11 +27,20 @@ export interface RenderRequest {
 
 const PLAN_CACHE = 2000;
 
+/** What a test changed about a generated conversation before it existed: its ID, and that it closes. */
+interface PlanOverride {
+  id?: string;
+  closed?: boolean;
+}
+
 export class ConversationStore {
   private readonly metas: Meta[] = [];
   private readonly byId = new Map<string, Meta>();
   private readonly changes = new Map<string, RuntimeChanges>();
   private readonly plans = new Map<number, Plan>();
+  private readonly overrides = new Map<number, PlanOverride>();
+  /** Per conversation: relativePath as generated → relativePath as shown and stored. */
+  private readonly renames = new Map<string, Map<string, string>>();
 
   constructor(
     readonly seed: number,
@@ -60,8 +69,41 @@ export class ConversationStore {
     return ids;
   }
 
-  private addMeta(index: number, startL: number): string {
+  /**
+   * Conversations with the given IDs (exactly as given: whitespace, lone surrogates, any length), starting
+   * at `startL`, one millisecond apart; `closed` makes each one close even if its plan would stay open.
+   */
+  generateWithIds(ids: readonly string[], startL: number, closed: boolean): string[] {
+    for (const id of ids)
+      if (this.byId.has(id)) throw new Error(`sandbox: conversation id already used: ${JSON.stringify(id)}`);
+    if (new Set(ids).size !== ids.length) throw new Error('sandbox: the ids given repeat');
+    return ids.map((id, i) => {
+      const index = this.metas.length;
+      this.overrides.set(index, { id, closed });
+      return this.addMeta(index, startL + i);
+    });
+  }
+
+  /** A plan with the overrides and file renames applied: what every view of the conversation is built from. */
+  private build(index: number, startL: number): Plan {
     const plan = planConversation(this.seed, this.accountId, index, startL);
+    const o = this.overrides.get(index);
+    if (o?.id !== undefined) plan.conversationId = o.id;
+    if (o?.closed && plan.closeL === undefined) {
+      plan.closeL = (plan.messages.at(-1)?.t ?? startL) + 60_000;
+    }
+    const renamed = this.renames.get(plan.conversationId);
+    if (renamed) {
+      for (const m of plan.messages) {
+        const to = m.file && renamed.get(m.file.relativePath);
+        if (m.file && to !== undefined) m.file = { ...m.file, relativePath: to };
+      }
+    }
+    return plan;
+  }
+
+  private addMeta(index: number, startL: number): string {
+    const plan = this.build(index, startL);
     const answers = plan.survey?.answers ?? [];
     const meta: Meta = {
       index,
@@ -88,7 +130,7 @@ export class ConversationStore {
   private plan(meta: Meta): Plan {
     let plan = this.plans.get(meta.index);
     if (!plan) {
-      plan = planConversation(this.seed, this.accountId, meta.index, meta.startL);
+      plan = this.build(meta.index, meta.startL);
       if (this.plans.size >= PLAN_CACHE) this.plans.delete(this.plans.keys().next().value!);
       this.plans.set(meta.index, plan);
     }
@@ -188,6 +230,18 @@ export class ConversationStore {
   removeFile(id: string, relativePath: string): void {
     this.meta(id);
     this.changesOf(id).removedFiles.add(relativePath);
+  }
+
+  /** Shows (and stores) a file under another relativePath from now on, e.g. to make two names collide. */
+  renameFile(id: string, from: string, to: string): void {
+    const meta = this.meta(id);
+    const generated =
+      [...(this.renames.get(id) ?? new Map<string, string>())].find(([, shown]) => shown === from)?.[0] ??
+      from;
+    const map = this.renames.get(id) ?? new Map<string, string>();
+    map.set(generated, to);
+    this.renames.set(id, map);
+    this.plans.delete(meta.index);
   }
 
   private readonly bulkFailures = new Set<string>();

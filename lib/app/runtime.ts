@@ -4,18 +4,13 @@
  */
 
 import type { BlobServiceClient } from '@azure/storage-blob';
-import {
-  archiveConversation,
-  type ConvertFn,
-  recordArchiveFailure,
-} from '../archive/archive-conversation.js';
+import type { ConvertFn } from '../archive/archive-conversation.js';
+import { archiveGroup } from '../archive/archive-group.js';
 import { FailureMemory } from '../archive/failure-memory.js';
+import { sweepPoisonQueue } from '../archive/poison-sweep.js';
+import { recordPoisonMessage, recordUnreadableMessage } from '../archive/record-failures.js';
 import { type AppSettings, ConfigError, readAppSettings } from '../config.js';
-import {
-  type ArchiveMessage,
-  encodeArchiveMessage,
-  parseArchiveMessage,
-} from '../discovery/archive-message.js';
+import { type ArchiveGroup, encodeArchiveGroup, readArchiveMessage } from '../discovery/archive-message.js';
 import { discoverConversations } from '../discovery/discover.js';
 import { DiscoveryRunLog } from '../discovery/run-log.js';
 import { WatermarkStore } from '../discovery/watermark-store.js';
@@ -181,12 +176,24 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
 
     async discoverOnce(logger: Logger) {
       await ensureQueue();
+      const statusLog = statusLogFor(logger);
       return discoverConversations({
         accountId: lpConfig.accountId,
         lp,
         watermarks,
-        enqueue: async (m: ArchiveMessage) => {
-          await queue.sendMessage(encodeArchiveMessage(m));
+        enqueue: async (g: ArchiveGroup) => {
+          await queue.sendMessage(encodeArchiveGroup(g));
+        },
+        groupSize: s.ARCHIVE_GROUP_SIZE,
+        recordUnqueueable: async (entry, reason) => {
+          await statusLog.recordFailed({
+            day: new Date(entry.startTime).toISOString().slice(0, 10),
+            // The column holds at most 32K characters; the row key is the hash of the whole ID.
+            conversationId: entry.conversationId.slice(0, 30_000),
+            accountId: lpConfig.accountId,
+            conversationStart: new Date(entry.startTime).toISOString(),
+            reason,
+          });
         },
         now,
         logger,
@@ -197,24 +204,44 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
       });
     },
 
-    async archive(body: unknown, attempt: number, logger: Logger) {
+    /**
+     * One archive queue message. `attempt` is the queue's dequeue count; `raw` the body as received (for
+     * the fingerprint of a message that cannot be read). A message that cannot be read is recorded, not
+     * retried.
+     */
+    async archive(body: unknown, attempt: number, logger: Logger, raw?: string) {
       await ensureContainer();
-      const msg = parseArchiveMessage(body);
-      return archiveConversation(
-        msg,
-        {
-          lp,
-          convert: convertConversation as ConvertFn,
-          isPermanentFailure: (err): err is ConversionError => err instanceof ConversionError,
-          container,
-          statusLog: statusLogFor(logger),
+      const statusLog = statusLogFor(logger);
+      const read = readArchiveMessage(raw ?? body);
+      if (!read.ok) {
+        return recordUnreadableMessage(read, body, raw, {
+          statusLog,
           failures,
           logger,
-          addressDomain: s.ARCHIVE_ADDRESS_DOMAIN,
-          messageIdDomain: s.MESSAGE_ID_DOMAIN,
+          queue: s.ARCHIVE_QUEUE,
+          now: () => new Date(),
+        });
+      }
+      return archiveGroup(read.group, attempt, {
+        lp,
+        convert: convertConversation as ConvertFn,
+        isPermanentFailure: (err): err is ConversionError => err instanceof ConversionError,
+        container,
+        statusLog,
+        failures,
+        logger,
+        addressDomain: s.ARCHIVE_ADDRESS_DOMAIN,
+        messageIdDomain: s.MESSAGE_ID_DOMAIN,
+        enqueue: async (g, delaySeconds) => {
+          await queue.sendMessage(
+            encodeArchiveGroup(g),
+            delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {},
+          );
         },
-        attempt,
-      );
+        maxAttempts: s.ARCHIVE_MAX_ATTEMPTS,
+        retryDelaySeconds: s.ARCHIVE_RETRY_DELAY_SECONDS,
+        concurrency: s.ARCHIVE_GROUP_CONCURRENCY,
+      });
     },
 
     /** Records an archived item's status row, then (when delivery is on) hands it to delivery planning. */
@@ -235,27 +262,32 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     /** Mailbox delivery, undefined when no Graph tenant is configured. */
     delivery,
 
-    async recordPoison(body: unknown, logger: Logger) {
-      let msg: ArchiveMessage;
-      try {
-        msg = parseArchiveMessage(body);
-      } catch (err) {
-        // A malformed message still gets accounted for when it names a conversation (under today's date).
-        const id = (body as { conversationId?: unknown } | null)?.conversationId;
-        if (typeof id !== 'string' || !id) {
-          logger.error('poison message without a conversation id: cannot be recorded', {
-            reason: (err as Error).message,
-          });
-          return 'unrecordable' as const;
-        }
-        await statusLogFor(logger).recordFailed({
-          day: new Date().toISOString().slice(0, 10),
-          conversationId: id,
-          reason: (err as Error).message,
-        });
-        return 'recorded' as const;
-      }
-      return recordArchiveFailure(msg, { statusLog: statusLogFor(logger), failures, logger }, new Date());
+    /** The poison queue's message: never throws for bad input (only for storage failures). */
+    async recordPoison(body: unknown, logger: Logger, raw?: string) {
+      return recordPoisonMessage(body, raw, {
+        statusLog: statusLogFor(logger),
+        failures,
+        logger,
+        queue: `${s.ARCHIVE_QUEUE}-poison`,
+        now: () => new Date(),
+      });
+    },
+
+    /** Records what ended in `<queue>-poison-poison` (the poison handler itself failed every time). */
+    async sweepPoison(logger: Logger) {
+      const last = storage.queues.getQueueClient(`${s.ARCHIVE_QUEUE}-poison-poison`);
+      return sweepPoisonQueue(
+        last,
+        (text) =>
+          recordPoisonMessage(text, text, {
+            statusLog: statusLogFor(logger),
+            failures,
+            logger,
+            queue: last.name,
+            now: () => new Date(),
+          }),
+        logger,
+      );
     },
 
     statusLog: statusLogFor,

@@ -1,22 +1,24 @@
 /**
- * The archive step for one queue message: fetch the conversation (with its files and the users
- * directory), convert it, and store the source .json then the .eml, write-once, under a content version.
+ * Archiving one conversation of a group whose record is already fetched: convert it (files from the
+ * group's Bulk File Download), then store the source .json and the .eml write-once under
+ * `yyyy/mm/dd/<safeKey(conversationId)>/<itemKey>`.
  *
- * Outcomes: a new version is stored; a version already stored is skipped and counted as a duplicate (and
- * its status row re-recorded, which repairs a crash between blob and log); a record that can't be
- * converted is logged `failed` without retry; anything else throws so the queue retries it.
+ * Outcomes: `stored`; `duplicate` (the item is already there: its status row is re-recorded, which repairs
+ * a crash between blob and log, and the duplicate counted); `failed` (the record can never be converted:
+ * recorded `failed` at once); `retry` (anything transient, including a hosted file that could not be had
+ * for now: nothing is stored, the caller retries the conversation later, so no item is ever stored without
+ * a file that exists).
  */
 import type { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { ArchiveMessage } from '../discovery/archive-message.js';
+import type { ConversationEntry } from '../discovery/archive-message.js';
 import type { HostedFileProvider } from '../email/contract.js';
-import type { LivePersonClient } from '../liveperson/contract.js';
+import { contentVersion } from '../email/version.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
 import type { Logger } from '../log.js';
 import { recordArchivedBlob } from '../statuslog/record-archived-blob.js';
 import type { StatusLog } from '../statuslog/status-log.js';
 import { type ItemFacts, itemPaths, startDay, toBlobMetadata } from './blob-layout.js';
-import type { FailureMemory } from './failure-memory.js';
 import { writeOnce } from './write-once-blob.js';
 
 /** What the archive step uses of the converter's result (lib/email/convert.ts ConversionResult). */
@@ -24,6 +26,11 @@ export interface Converted extends Omit<ItemFacts, 'accountId'> {
   accountId: string;
   sourceJson: Buffer;
   eml: Readable;
+  /**
+   * The item's name: the version when complete, `<version>.partial-<h>` when files are missing (so a
+   * complete item fetched later is stored beside a partial one). Older converters leave it out: version.
+   */
+  itemKey?: string;
 }
 
 export type ConvertFn = (
@@ -42,70 +49,145 @@ export interface PermanentFailure extends Error {
   field?: string;
 }
 
-export interface ArchiveDeps {
-  lp: Pick<LivePersonClient, 'getConversationsById' | 'getUsers'> & {
-    /** A provider may hold temporary files (downloaded archives): disposed once the .eml is stored. */
-    hostedFiles(conversationId: string): HostedFileProvider & { dispose?(): Promise<void> };
-  };
+export interface StoreDeps {
   convert: ConvertFn;
   isPermanentFailure(err: unknown): err is PermanentFailure;
   container: ContainerClient;
   statusLog: StatusLog;
-  failures: FailureMemory;
   logger: Logger;
   addressDomain?: string | undefined;
   messageIdDomain?: string | undefined;
 }
 
-export type ArchiveOutcome =
-  | { outcome: 'stored'; version: string; emlPath: string; size: number; sha256: string }
-  | { outcome: 'duplicate'; version: string; emlPath: string }
-  | { outcome: 'failed'; reason: string };
+export type ConversationOutcome =
+  | { outcome: 'stored'; itemKey: string; emlPath: string; size: number; sha256: string; partial: boolean }
+  | { outcome: 'duplicate'; itemKey: string; emlPath: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'retry'; reason: string };
 
+export function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The record's start as the converter reads it (`info.startTimeL`), when plainly there. */
+function recordStart(record: unknown): Date | undefined {
+  const v = (record as { info?: { startTimeL?: unknown } } | null)?.info?.startTimeL;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? new Date(n) : undefined;
+}
+
+/**
+ * If the complete item of this record (`<version>.eml`) is already stored: re-records its status row and
+ * counts the duplicate. Checked before any file is fetched, so a retried group spends no LivePerson file
+ * calls on what it already has.
+ */
+export async function alreadyArchived(
+  entry: ConversationEntry,
+  record: unknown,
+  deps: StoreDeps,
+): Promise<ConversationOutcome | undefined> {
+  const start = recordStart(record);
+  if (!start) return undefined;
+  const version = contentVersion(record);
+  const paths = itemPaths(entry.conversationId, start, version);
+  if (!(await deps.container.getBlobClient(paths.eml).exists())) return undefined;
+  await recordDuplicate(entry, paths.eml, start, version, deps);
+  return { outcome: 'duplicate', itemKey: version, emlPath: paths.eml };
+}
+
+async function recordDuplicate(
+  entry: ConversationEntry,
+  emlPath: string,
+  start: Date,
+  itemKey: string,
+  deps: StoreDeps,
+): Promise<void> {
+  deps.logger.debug('item already archived: skipped as duplicate', {
+    conversationId: entry.conversationId,
+    itemKey,
+  });
+  // Re-record from the stored blob: repairs a status row lost to a crash after the write.
+  await recordArchivedBlob(deps.container, emlPath, deps.statusLog, deps.logger);
+  await deps.statusLog.countDuplicate(startDay(start), entry.conversationId, itemKey);
+}
+
+export async function recordConversationFailed(
+  entry: ConversationEntry,
+  accountId: string,
+  reason: string,
+  attempts: number,
+  deps: Pick<StoreDeps, 'statusLog'>,
+  unlessArchivedAfter?: string,
+): Promise<'recorded' | 'superseded'> {
+  return deps.statusLog.recordFailed({
+    day: startDay(entry.startTime),
+    conversationId: entry.conversationId,
+    accountId,
+    conversationStart: new Date(entry.startTime).toISOString(),
+    reason,
+    attempts,
+    traceparent: entry.traceparent,
+    unlessArchivedAfter,
+  });
+}
+
+/** Converts and stores one conversation of a group. Never throws for the conversation's own problems. */
 export async function archiveConversation(
-  msg: ArchiveMessage,
-  deps: ArchiveDeps,
-  attempt = 1,
-): Promise<ArchiveOutcome> {
+  entry: ConversationEntry,
+  accountId: string,
+  record: unknown,
+  ctx: { users: UsersDirectory; files: HostedFileProvider; attempt: number },
+  deps: StoreDeps,
+): Promise<ConversationOutcome> {
   const { logger } = deps;
-  const ctx = { conversationId: msg.conversationId, attempt };
-  let files: ReturnType<ArchiveDeps['lp']['hostedFiles']> | undefined;
-  try {
-    const found = await deps.lp.getConversationsById([msg.conversationId]);
-    const record = found.get(msg.conversationId);
-    if (record === undefined) {
-      // Not (yet) visible by ID: index lag or deleted at source. Retry; the poison handler reports it.
-      throw new Error(`Conversation ${msg.conversationId} not found at LivePerson by ID`);
-    }
-    const users = await deps.lp.getUsers();
-    let converted: Converted;
-    files = deps.lp.hostedFiles(msg.conversationId);
+  const log = { conversationId: entry.conversationId, attempt: ctx.attempt };
+  // A file the provider could not give for now must not become a "missing" file in a stored item, whatever
+  // the converter does with the error: note it, and retry the conversation instead of storing it.
+  let fileError: unknown;
+  const files: HostedFileProvider = async (ref) => {
     try {
-      converted = await deps.convert(record, {
-        users,
-        files,
-        ...(deps.addressDomain ? { addressDomain: deps.addressDomain } : {}),
-        ...(deps.messageIdDomain ? { messageIdDomain: deps.messageIdDomain } : {}),
-      });
+      return await ctx.files(ref);
     } catch (err) {
-      if (!deps.isPermanentFailure(err)) throw err;
+      fileError ??= err;
+      throw err;
+    }
+  };
+  let converted: Converted;
+  try {
+    converted = await deps.convert(record, {
+      users: ctx.users,
+      files,
+      ...(deps.addressDomain ? { addressDomain: deps.addressDomain } : {}),
+      ...(deps.messageIdDomain ? { messageIdDomain: deps.messageIdDomain } : {}),
+    });
+  } catch (err) {
+    if (fileError === undefined && deps.isPermanentFailure(err)) {
       const reason = `cannot convert${err.field ? ` (field ${err.field})` : ''}: ${err.message}`;
       logger.warn('conversation cannot be converted: recorded failed, not retried', {
-        ...ctx,
+        ...log,
         field: err.field,
       });
-      await deps.statusLog.recordFailed({
-        day: startDay(msg.startTime),
-        conversationId: msg.conversationId,
-        accountId: msg.accountId,
-        conversationStart: new Date(msg.startTime).toISOString(),
-        reason,
-        attempts: attempt,
-      });
+      await recordConversationFailed(entry, accountId, reason, ctx.attempt, deps);
       return { outcome: 'failed', reason };
     }
-    const paths = itemPaths(converted.conversationId, converted.startTime, converted.version);
-    const metadata = toBlobMetadata(converted);
+    if (fileError !== undefined)
+      return { outcome: 'retry', reason: `hosted files not available for now: ${describeError(fileError)}` };
+    return { outcome: 'retry', reason: describeError(err) };
+  }
+  if (fileError !== undefined) {
+    converted.eml.destroy();
+    return { outcome: 'retry', reason: `hosted files not available for now: ${describeError(fileError)}` };
+  }
+  try {
+    // Keys and metadata use the ID exactly as LivePerson gave it (never a normalised form).
+    const facts = { ...converted, conversationId: entry.conversationId };
+    const itemKey = converted.itemKey ?? converted.version;
+    const paths = itemPaths(entry.conversationId, converted.startTime, itemKey);
+    const metadata = {
+      ...toBlobMetadata(facts),
+      ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+      attempts: String(ctx.attempt),
+    };
     const json = await writeOnce(deps.container, paths.json, converted.sourceJson, {
       contentType: 'application/json',
       metadata: () => metadata,
@@ -115,64 +197,21 @@ export async function archiveConversation(
       contentType: 'message/rfc822',
       metadata: () => metadata,
     });
-    await deps.failures.forget(msg.conversationId);
     if (!eml.created) {
-      logger.info('version already archived: skipped as duplicate', { ...ctx, version: converted.version });
-      // Re-record from the stored blob: repairs a status row lost to a crash after the write.
-      await recordArchivedBlob(deps.container, paths.eml, deps.statusLog, logger);
-      await deps.statusLog.countDuplicate(
-        startDay(converted.startTime),
-        converted.conversationId,
-        converted.version,
-      );
-      return { outcome: 'duplicate', version: converted.version, emlPath: paths.eml };
+      await recordDuplicate(entry, paths.eml, converted.startTime, itemKey, deps);
+      return { outcome: 'duplicate', itemKey, emlPath: paths.eml };
     }
-    logger.info('conversation archived', {
-      ...ctx,
-      version: converted.version,
+    const partial = converted.partialReasons.length > 0;
+    logger.debug('conversation archived', {
+      ...log,
+      itemKey,
       size: eml.size,
       jsonCreated: json.created,
-      partial: converted.partialReasons.length > 0,
+      partial,
     });
-    return {
-      outcome: 'stored',
-      version: converted.version,
-      emlPath: paths.eml,
-      size: eml.size,
-      sha256: eml.sha256,
-    };
+    return { outcome: 'stored', itemKey, emlPath: paths.eml, size: eml.size, sha256: eml.sha256, partial };
   } catch (err) {
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    logger.warn('archive attempt failed, will be retried', { ...ctx, reason });
-    await deps.failures.remember(msg.conversationId, reason, attempt).catch(() => {});
-    throw err;
-  } finally {
-    await files
-      ?.dispose?.()
-      .catch((err: unknown) => logger.warn('hosted files not cleaned up', { ...ctx, err: String(err) }));
+    converted.eml.destroy();
+    return { outcome: 'retry', reason: describeError(err) };
   }
-}
-
-/** Poison queue handler: the message failed every attempt; account for it in the status log. */
-export async function recordArchiveFailure(
-  msg: ArchiveMessage,
-  deps: { statusLog: StatusLog; failures: FailureMemory; logger: Logger },
-  poisonedAt: Date,
-): Promise<'recorded' | 'superseded'> {
-  const last = await deps.failures.recall(msg.conversationId);
-  const reason = last
-    ? `failed after ${last.attempts} attempts; last error: ${last.reason}`
-    : 'failed after all retries (no error recorded)';
-  const outcome = await deps.statusLog.recordFailed({
-    day: startDay(msg.startTime),
-    conversationId: msg.conversationId,
-    accountId: msg.accountId,
-    conversationStart: new Date(msg.startTime).toISOString(),
-    reason,
-    attempts: last?.attempts,
-    // A duplicate message that failed after another copy succeeded must not mark the item failed.
-    unlessArchivedAfter: msg.discoveredAt < poisonedAt.toISOString() ? msg.discoveredAt : undefined,
-  });
-  deps.logger.warn('archive message poisoned', { conversationId: msg.conversationId, outcome });
-  return outcome;
 }

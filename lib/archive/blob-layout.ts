@@ -1,14 +1,20 @@
 /**
- * Where archived items live and what their metadata says. Paths: `yyyy/mm/dd/<conversationId>/<version>.eml`
- * (UTC conversation start day): a changed conversation gets a new version beside the old one, never over it.
- * Azure metadata values must be ASCII, so free text is percent-encoded (decodeURIComponent reverses it).
+ * Where archived items live and what their metadata says. Paths:
+ * `yyyy/mm/dd/<safeKey(conversationId)>/<itemKey>.eml` (UTC conversation start day; itemKey = the content
+ * version, or `<version>.partial-<h>` for an item missing files): a changed conversation gets a new
+ * version beside the old one, and a complete item is stored beside a partial one, never over it.
+ * Azure metadata values must be ASCII, so free text is percent-encoded (decodeURIComponent reverses it);
+ * a lone surrogate, which percent-encoding cannot carry, is written `%uD800` (no `%u` is ever produced
+ * otherwise, since `%` itself is encoded).
  */
 import { z } from 'zod';
+import { safeKey } from '../ids.js';
 
-export function itemPaths(conversationId: string, startTime: Date, version: string) {
+export function itemPaths(conversationId: string, startTime: Date, itemKey: string) {
   const day = startTime.toISOString().slice(0, 10).replaceAll('-', '/');
-  // Conversation IDs are UUID-like; encode anything else so the path stays one segment per field.
-  const dir = `${day}/${encodeURIComponent(conversationId)}/${version}`;
+  // safeKey: a plain ID as it is; anything else (`.`, `..`, `/`, whitespace, over 120 chars) as a hash,
+  // so one conversation is always exactly one path segment. The ID itself is in the metadata.
+  const dir = `${day}/${safeKey(conversationId)}/${itemKey}`;
   return { eml: `${dir}.eml`, json: `${dir}.json` };
 }
 
@@ -17,11 +23,30 @@ export function startDay(startTime: Date | number): string {
   return new Date(startTime).toISOString().slice(0, 10);
 }
 
-const ascii = (s: string) => encodeURIComponent((s as string & { toWellFormed(): string }).toWellFormed());
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const ascii = (s: string) => {
+  if (!LONE_SURROGATE.test(s)) return encodeURIComponent(s);
+  let out = '';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    out +=
+      ch.length === 1 && c >= 0xd800 && c <= 0xdfff
+        ? `%u${c.toString(16).toUpperCase()}`
+        : encodeURIComponent(ch);
+  }
+  return out;
+};
 const unascii = (s: string | undefined) => {
   if (s === undefined) return undefined;
   try {
-    return decodeURIComponent(s);
+    return s
+      .split(/(%u[0-9A-F]{4})/)
+      .map((p) =>
+        /^%u[0-9A-F]{4}$/.test(p)
+          ? String.fromCharCode(Number.parseInt(p.slice(2), 16))
+          : decodeURIComponent(p),
+      )
+      .join('');
   } catch {
     return s;
   }
@@ -33,12 +58,9 @@ const unascii = (s: string | undefined) => {
 const ADDRESS_BUDGET = 1500;
 const CANDIDATE_BUDGET = 5000;
 
-/** Percent-encoding that cannot throw on lone surrogates (they become U+FFFD first). */
-const pct = (s: string) => encodeURIComponent((s as string & { toWellFormed(): string }).toWellFormed());
-
 /** `role:id:login:address`, each field percent-encoded (so `:` and `,` never clash). */
 export function encodeCandidate(c: DeliveryCandidate): string {
-  return [c.role, c.id, c.loginName ?? '', c.address ?? ''].map(pct).join(':');
+  return [c.role, c.id, c.loginName ?? '', c.address ?? ''].map(ascii).join(':');
 }
 
 export function decodeCandidate(s: string): DeliveryCandidate | undefined {
@@ -182,6 +204,7 @@ export const ArchivedBlobMetadataSchema = z
       .transform((s) => (s ? s.split(',').map((a) => unascii(a) ?? a) : [])),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     size: count.optional(),
+    attempts: count.optional(),
   })
   .loose();
 export type ArchivedBlobMetadata = z.infer<typeof ArchivedBlobMetadataSchema>;

@@ -11,6 +11,7 @@ import { createConversionPool } from '../email/batch.js';
 import { ConversionError, convertConversation } from '../email/convert.js';
 import { isValidDomain, safeToken } from '../email/text.js';
 import { type UsersDirectory, UsersResponseSchema, usersDirectory } from '../liveperson/users-schema.js';
+import { printable } from './terminal-text.js';
 
 export const USAGE = `Usage: lp-archive convert FILE... --out DIR [--users USERS.json] [--address-domain DOMAIN] [--threads N]
 
@@ -75,14 +76,18 @@ export async function run(argv: string[]): Promise<number> {
     try {
       users = usersDirectory(UsersResponseSchema.parse(JSON.parse(await readFile(values.users, 'utf8'))));
     } catch (err) {
-      process.stderr.write(`lp-archive convert: cannot read users file ${values.users}: ${describe(err)}\n`);
+      process.stderr.write(
+        `lp-archive convert: cannot read users file ${printable(values.users)}: ${printable(describe(err))}\n`,
+      );
       return 2;
     }
   }
 
   const addressDomain = values['address-domain'];
   if (addressDomain !== undefined && !isValidDomain(addressDomain)) {
-    process.stderr.write(`lp-archive convert: --address-domain is not a domain name: ${addressDomain}\n`);
+    process.stderr.write(
+      `lp-archive convert: --address-domain is not a domain name: ${printable(addressDomain)}\n`,
+    );
     return 2;
   }
   const threads = values.threads === undefined ? 1 : Number(values.threads);
@@ -108,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         records = recordsOf(JSON.parse(await readFile(file, 'utf8')));
       } catch (err) {
-        process.stderr.write(`error ${file}: cannot read JSON: ${describe(err)}\n`);
+        process.stderr.write(`error ${printable(file)}: cannot read JSON: ${printable(describe(err))}\n`);
         failed++;
         continue;
       }
@@ -130,13 +135,16 @@ export async function run(argv: string[]): Promise<number> {
             const partial = result.partialReasons.length
               ? ` [partial: ${result.partialReasons.join('; ')}]`
               : '';
-            process.stdout.write(`ok ${result.conversationId} ${target}${partial}\n`);
+            // IDs, names and reasons come from the data: never let them drive the terminal.
+            process.stdout.write(
+              `ok ${printable(result.conversationId)} ${printable(target)}${printable(partial)}\n`,
+            );
           } catch (err) {
             failed++;
             const message = describe(err);
             const where =
               err instanceof ConversionError && message.startsWith('record #') ? '' : ` record #${index}:`;
-            process.stderr.write(`error ${file}:${where} ${message}\n`);
+            process.stderr.write(`error ${printable(file)}:${where} ${printable(message)}\n`);
           }
         }
       }

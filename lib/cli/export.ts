@@ -11,7 +11,6 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
 import pLimit from 'p-limit';
 import { ConversionError, convertConversation } from '../email/convert.js';
 import {
@@ -21,8 +20,10 @@ import {
 } from '../liveperson/client.js';
 import { ConfigError, type LivePersonConfig, readLivePersonConfig } from '../liveperson/config.js';
 import type { ConversationStatus } from '../liveperson/contract.js';
+import { hostedFilePaths } from '../liveperson/hosted-files.js';
 import type { UsersDirectory } from '../liveperson/users-schema.js';
 import { emlFileName } from './convert.js';
+import { printable } from './terminal-text.js';
 
 export const USAGE = `Usage: lp-archive export --from DATE --to DATE --out DIR [options]
 
@@ -89,9 +90,24 @@ export function formatCalls(calls: Record<string, number>): string {
   return `${total}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
+type CliProgress = typeof import('cli-progress');
+
+/**
+ * cli-progress draws the bar; it is a development dependency (the deployed function app never needs it),
+ * so a checkout installed without it prints plain progress lines instead.
+ */
+async function loadCliProgress(): Promise<CliProgress | undefined> {
+  try {
+    const mod = (await import('cli-progress')) as CliProgress & { default?: CliProgress };
+    return mod.default ?? mod;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Progress on a terminal (a bar), or plain lines for logs. */
-function progressReporter(io: ExportIo) {
-  if (io.stderr.isTTY) {
+function progressReporter(io: ExportIo, cliProgress: CliProgress | undefined) {
+  if (io.stderr.isTTY && cliProgress) {
     const bar = new cliProgress.SingleBar(
       {
         stream: io.stderr,
@@ -148,14 +164,18 @@ export async function exportConversations(
   await mkdir(opts.out, { recursive: true });
   const users: UsersDirectory = await client.getUsers();
   const limit = pLimit(opts.concurrency);
-  const progress = progressReporter(io);
+  const progress = progressReporter(io, io.stderr.isTTY ? await loadCliProgress() : undefined);
   const summary: ExportSummary = { exported: 0, partial: 0, failed: 0, calls: {} };
   let knownTotal = 0;
   let windowTotal = 0;
 
-  const exportOne = async (record: unknown, index: number): Promise<void> => {
+  const exportOne = async (
+    record: unknown,
+    index: number,
+    group: ReturnType<ArchiverLivePersonClient['hostedFilesOf']>,
+  ): Promise<void> => {
     const id = conversationIdOf(record);
-    const files = id ? client.hostedFiles(id) : undefined;
+    const files = id ? group.provider(id) : undefined;
     let tmp: string | undefined;
     try {
       const result = await convertConversation(record, {
@@ -174,7 +194,7 @@ export async function exportConversations(
       if (result.partialReasons.length > 0) {
         summary.partial++;
         io.stderr.write(
-          `partial conversation ${result.conversationId}: ${result.partialReasons.join('; ')}\n`,
+          `partial conversation ${printable(result.conversationId)}: ${printable(result.partialReasons.join('; '))}\n`,
         );
       }
     } catch (err) {
@@ -182,10 +202,10 @@ export async function exportConversations(
       const text = message(err);
       const label = id ? `conversation ${id}` : `record #${index} (no conversation id)`;
       const field = err instanceof ConversionError ? ` [field ${err.field}]` : '';
-      io.stderr.write(`error ${text.includes(label) ? '' : `${label}: `}${text}${field}\n`);
+      // IDs, fields and LivePerson's error texts come from outside: never let them drive the terminal.
+      io.stderr.write(`${printable(`error ${text.includes(label) ? '' : `${label}: `}${text}${field}`)}\n`);
     } finally {
       if (tmp) await rm(tmp, { force: true });
-      await files?.dispose();
       progress.tick(summary.exported + summary.failed, summary.failed);
     }
   };
@@ -205,7 +225,16 @@ export async function exportConversations(
       progress.total(knownTotal + windowTotal);
       // Overlap one page of conversion with fetching the next; never more, so memory stays bounded.
       await previousPage;
-      previousPage = Promise.all(page.records.map((r) => limit(() => exportOne(r, index++))));
+      // A page's hosted files come in one Bulk File Download request (LP_FILES_REQUEST), each ZIP once.
+      const group = client.hostedFilesOf(
+        page.records.flatMap((r) => {
+          const id = conversationIdOf(r);
+          return id ? [{ conversationId: id, relativePaths: hostedFilePaths(r) }] : [];
+        }),
+      );
+      previousPage = Promise.all(page.records.map((r) => limit(() => exportOne(r, index++, group)))).finally(
+        () => group.dispose(),
+      );
     }
     await previousPage;
   } finally {
@@ -265,7 +294,7 @@ export async function runExport(
     if (err instanceof ConfigError) {
       io.stderr.write(`lp-archive export: ${err.message}\n`);
     } else {
-      io.stderr.write(`lp-archive export: ${message(err)}\n\n${USAGE}\n`);
+      io.stderr.write(`lp-archive export: ${printable(message(err))}\n\n${USAGE}\n`);
     }
     return 2;
   }
@@ -275,7 +304,7 @@ export async function runExport(
   try {
     summary = await exportConversations(client, opts, io);
   } catch (err) {
-    io.stderr.write(`lp-archive export: stopped: ${message(err)}\n`);
+    io.stderr.write(`lp-archive export: stopped: ${printable(message(err))}\n`);
     io.stdout.write(`LivePerson calls ${formatCalls(client.callCounts())}\n`);
     return 1;
   }

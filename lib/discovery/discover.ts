@@ -1,6 +1,7 @@
 /**
  * One discovery run for one LivePerson account: find every conversation updated since the watermark
- * (minus an overlap), enqueue one archive message per conversation, then advance the watermark.
+ * (minus an overlap), enqueue them in groups (one archive message per group of up to `groupSize`
+ * conversations, each with a W3C traceparent), then advance the watermark.
  *
  * Why this never skips a conversation:
  * - the new watermark is the run's start time, taken before searching; an update at time t is visible to
@@ -16,10 +17,23 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { LivePersonClient } from '../liveperson/contract.js';
 import type { Logger } from '../log.js';
-import type { ArchiveMessage } from './archive-message.js';
+import {
+  type ArchiveGroup,
+  type ConversationEntryInput,
+  entryChars,
+  MAX_GROUP_SIZE,
+  MAX_MESSAGE_CHARS,
+  newGroup,
+  newTraceparent,
+} from './archive-message.js';
 import type { Watermark } from './watermark-store.js';
 
 export const DAY_MS = 86_400_000;
+/**
+ * Discovery reads `info` only. LivePerson's contentToRetrieve is all-or-nothing, so one small container
+ * keeps search answers small (and no record comes cut with `isPartial`, which would cost a by-ID refetch).
+ */
+export const DISCOVERY_CONTENT = ['summary'] as const;
 /** LivePerson keeps conversations 13 months; 395 days covers it with room for month lengths. */
 export const RETENTION_MS = 395 * DAY_MS;
 
@@ -30,7 +44,15 @@ export interface DiscoveryDeps {
     get(accountId: string): Promise<Watermark | undefined>;
     advance(accountId: string, value: number, previous: Watermark | undefined): Promise<number>;
   };
-  enqueue(message: ArchiveMessage): Promise<void>;
+  /** Sends one group message to the archive queue. */
+  enqueue(group: ArchiveGroup): Promise<void>;
+  /** Conversations per message (default and maximum 100, LivePerson's by-ID limit). */
+  groupSize?: number;
+  /**
+   * Accounts for a conversation whose ID is too long to queue at all (a `failed` row); without it such a
+   * conversation is only logged as an error.
+   */
+  recordUnqueueable?(entry: ConversationEntryInput, reason: string): Promise<void>;
   now(): number;
   logger: Logger;
   backfillDays: number;
@@ -45,7 +67,9 @@ export interface DiscoveryResult {
   updatedSince: number;
   watermark: number;
   found: number;
+  /** Conversations enqueued, and the group messages that carried them. */
   enqueued: number;
+  groups: number;
   openNotDue: number;
   unreadable: number;
 }
@@ -63,10 +87,16 @@ const SearchInfoSchema = z.object({
     .loose(),
 });
 
+/** The record's conversation ID exactly as given (a whitespace-only ID is still an ID). */
 function idOf(raw: unknown): string | undefined {
   const id = (raw as { info?: { conversationId?: unknown } } | null)?.info?.conversationId;
-  return typeof id === 'string' && id.trim() ? id : undefined;
+  return typeof id === 'string' && id !== '' ? id : undefined;
 }
+
+/** Room a group's envelope (kind, messageId, accountId, discoveredAt) takes in a message. */
+const ENVELOPE_CHARS = 512;
+/** An entry longer than this cannot share a message sensibly; far beyond any real conversation ID. */
+const MAX_ENTRY_CHARS = 16 * 1024;
 
 // Dedupe within a run only up to this many IDs: beyond it duplicates are merely harmless extra messages,
 // and memory stays bounded on a 13-month backfill.
@@ -82,6 +112,7 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
   const openAfterMs =
     deps.archiveOpenAfterHours !== undefined ? deps.archiveOpenAfterHours * 3_600_000 : undefined;
   const limit = pLimit(deps.enqueueConcurrency ?? 16);
+  const groupSize = Math.min(MAX_GROUP_SIZE, Math.max(1, deps.groupSize ?? MAX_GROUP_SIZE));
   const seen = new Set<string>();
   const result: DiscoveryResult = {
     accountId,
@@ -89,13 +120,44 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
     watermark: previous?.value ?? base,
     found: 0,
     enqueued: 0,
+    groups: 0,
     openNotDue: 0,
     unreadable: 0,
   };
   const discoveredAt = new Date(runStart).toISOString();
+  const sends: Promise<void>[] = [];
+  let pending: ConversationEntryInput[] = [];
+  let pendingChars = ENVELOPE_CHARS;
+
+  const flush = () => {
+    if (pending.length === 0) return;
+    const group = newGroup(accountId, discoveredAt, pending);
+    pending = [];
+    pendingChars = ENVELOPE_CHARS;
+    const send = limit(async () => {
+      await deps.enqueue(group);
+      result.enqueued += group.conversations.length;
+      result.groups++;
+    });
+    send.catch(() => {}); // awaited below, before the watermark moves
+    sends.push(send);
+  };
+
+  const add = async (entry: ConversationEntryInput) => {
+    const chars = entryChars(entry);
+    if (chars > MAX_ENTRY_CHARS) {
+      const reason = `conversation ID of ${entry.conversationId.length} characters is too long to queue for archiving`;
+      if (deps.recordUnqueueable) await deps.recordUnqueueable(entry, reason);
+      else logger.error(reason, { idLength: entry.conversationId.length });
+      return;
+    }
+    if (pending.length >= groupSize || pendingChars + chars > MAX_MESSAGE_CHARS) flush();
+    pending.push(entry);
+    pendingChars += chars;
+    if (pending.length >= groupSize) flush();
+  };
 
   const consume = async (records: unknown[]) => {
-    const batch: ArchiveMessage[] = [];
     for (const raw of records) {
       result.found++;
       const parsed = SearchInfoSchema.safeParse(raw);
@@ -116,13 +178,12 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
         });
         if (seen.has(id)) continue;
         if (seen.size < DEDUPE_LIMIT) seen.add(id);
-        batch.push({
+        await add({
           conversationId: id,
-          accountId,
           startTime: runStart,
           updateTime: runStart,
           status: 'CLOSE',
-          discoveredAt,
+          traceparent: newTraceparent(),
         });
         continue;
       }
@@ -133,22 +194,29 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
       }
       if (seen.has(info.conversationId)) continue;
       if (seen.size < DEDUPE_LIMIT) seen.add(info.conversationId);
-      batch.push({
+      await add({
         conversationId: info.conversationId,
-        accountId,
         startTime: info.startTimeL,
-        updateTime: Math.trunc(info.latestUpdateTime ?? info.endTimeL ?? info.startTimeL),
+        // LivePerson sends -1 for "none" (an open conversation's endTimeL): take the first real instant.
+        updateTime: Math.trunc(
+          [info.latestUpdateTime, info.endTimeL].find((t) => t !== undefined && t >= 0) ?? info.startTimeL,
+        ),
         status: info.status,
-        discoveredAt,
+        traceparent: newTraceparent(),
       });
     }
-    await Promise.all(batch.map((m) => limit(() => deps.enqueue(m))));
-    result.enqueued += batch.length;
+    // Keep the sends of one page from piling up behind a slow queue.
+    if (sends.length > 64) await Promise.all(sends.splice(0));
   };
 
   const statuses: Array<'OPEN' | 'CLOSE'> = openAfterMs === undefined ? ['CLOSE'] : ['OPEN', 'CLOSE'];
   for await (const page of deps.lp.searchConversations(
-    { start: { from: oldest, to: runStart }, updatedSince, status: statuses },
+    {
+      start: { from: oldest, to: runStart },
+      updatedSince,
+      status: statuses,
+      contentToRetrieve: DISCOVERY_CONTENT,
+    },
     deps.signal,
   )) {
     await consume(page.records);
@@ -159,13 +227,15 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
     const to = runStart - openAfterMs;
     if (from <= to) {
       for await (const page of deps.lp.searchConversations(
-        { start: { from, to }, status: ['OPEN'] },
+        { start: { from, to }, status: ['OPEN'], contentToRetrieve: DISCOVERY_CONTENT },
         deps.signal,
       )) {
         await consume(page.records);
       }
     }
   }
+  flush();
+  await Promise.all(sends);
   result.watermark = await deps.watermarks.advance(accountId, runStart, previous);
   logger.info('discovery run complete', { ...result });
   return result;

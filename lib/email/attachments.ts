@@ -245,11 +245,19 @@ export async function collectFiles(
     }
     return { answer, bytes: await spool.take(content) };
   };
+  // After a failure, no point fetching more: the conversion is going to be retried. Jobs still queued end
+  // at once with that failure (p-limit's clearQueue would leave their promises pending for ever).
+  let firstFailure: { reason: unknown } | undefined;
   const settled = await Promise.allSettled(
     jobs.map((job) =>
-      limit(() => fetchOne(job.ref)).catch((err: unknown) => {
-        limit.clearQueue(); // no point starting more: the conversion is going to be retried
-        throw err;
+      limit(async () => {
+        if (firstFailure) throw firstFailure.reason;
+        try {
+          return await fetchOne(job.ref);
+        } catch (err) {
+          firstFailure ??= { reason: err };
+          throw err;
+        }
       }),
     ),
   );

@@ -8,7 +8,12 @@ import { BearerTokenSource, oauth1Auth } from './auth.js';
 import type { LivePersonConfig } from './config.js';
 import type { ConversationPage, LivePersonClient } from './contract.js';
 import { DomainResolver } from './domains.js';
-import { BulkFileDownload, type DisposableFileProvider } from './hosted-files.js';
+import {
+  BulkFileDownload,
+  type DisposableFileProvider,
+  type FileGroup,
+  type FileGroupMember,
+} from './hosted-files.js';
 import { HttpCore, type RequestAuth, realSleep, type Sleep } from './http.js';
 import { MessagingInteractions, type SearchOptions } from './messaging.js';
 import { UsersCache } from './users.js';
@@ -25,6 +30,8 @@ export interface ClientDeps {
 export interface ArchiverLivePersonClient extends LivePersonClient {
   searchConversations(query: SearchOptions, signal?: AbortSignal): AsyncIterable<ConversationPage>;
   hostedFiles(conversationId: string): DisposableFileProvider;
+  /** The hosted files of several conversations, fetched with one Bulk File Download request (LP_FILES_REQUEST). */
+  hostedFilesOf(members: readonly FileGroupMember[]): FileGroup;
 }
 
 export function createLivePersonClient(
@@ -42,6 +49,14 @@ export function createLivePersonClient(
     config.oauth1?.accessTokenSecret,
     config.oauth2?.clientSecret,
     bearer?.current(),
+    // Pairs as a Basic Authorization header or a form body would carry them (base64 of `id:secret`).
+    ...(config.oauth2
+      ? [
+          `${config.oauth2.clientId}:${config.oauth2.clientSecret}`,
+          `${encodeURIComponent(config.oauth2.clientId)}:${encodeURIComponent(config.oauth2.clientSecret)}`,
+        ]
+      : []),
+    ...(config.oauth1 ? [`${config.oauth1.appKey}:${config.oauth1.appSecret}`] : []),
   ];
   const http = new HttpCore(config, { fetch: deps.fetch, sleep, logger, secrets });
   const domains = new DomainResolver(http, config.csdsUrl, config.accountId, config.allowedHosts, now);
@@ -83,8 +98,11 @@ export function createLivePersonClient(
     base: (s) => domains.baseUrl('fms', s),
     bearer: bearerAuth,
     accountId: config.accountId,
+    mode: config.filesRequest,
     pollMs: config.filesPollMs,
+    pollMaxMs: config.filesPollMaxMs,
     pollAttempts: config.filesPollAttempts,
+    limits: config.fileLimits,
     downloadTimeoutMs: config.filesDownloadTimeoutMs,
     downloadAttempts: config.filesDownloadAttempts,
     sleep,
@@ -96,6 +114,7 @@ export function createLivePersonClient(
     getConversationsById: (ids, signal) => messaging.byId(ids, undefined, signal),
     getUsers: (signal): Promise<UsersDirectory> => users.get(signal),
     hostedFiles: (conversationId) => files.provider(conversationId),
+    hostedFilesOf: (members) => files.group(members),
     callCounts: () => http.callCounts(),
   };
 }

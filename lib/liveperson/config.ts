@@ -83,6 +83,14 @@ export const LivePersonEnvSchema = z
     LP_FILES_POLL_ATTEMPTS: optionalText,
     LP_FILES_DOWNLOAD_TIMEOUT_MS: optionalText,
     LP_FILES_DOWNLOAD_ATTEMPTS: optionalText,
+    LP_FILES_POLL_MAX_MS: optionalText,
+    LP_FILES_REQUEST: optionalText,
+    LP_FILES_MAX_FILE_MB: optionalText,
+    LP_FILES_MAX_ITEM_MB: optionalText,
+    LP_FILES_MAX_ZIP_MB: optionalText,
+    LP_FILES_MAX_RATIO: optionalText,
+    LP_FILES_MAX_ENTRIES: optionalText,
+    LP_MAX_JSON_MB: optionalText,
   })
   .transform((env, ctx) => {
     const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
@@ -134,11 +142,26 @@ export const LivePersonEnvSchema = z
     const retryBaseMs = int('LP_RETRY_BASE_MS', 1000, 0, 60_000);
     const maxAttempts = int('LP_MAX_ATTEMPTS', 6, 1, 20);
     const usersRefreshMinutes = int('LP_USERS_REFRESH_MINUTES', 60, 1, 24 * 60);
-    const filesPollMs = int('LP_FILES_POLL_MS', 2000, 0, 600_000);
-    const filesPollAttempts = int('LP_FILES_POLL_ATTEMPTS', 90, 1, 10_000);
+    // A Bulk File Download job takes a while at LivePerson: the first poll waits LP_FILES_POLL_MS, each later
+    // one twice as long up to LP_FILES_POLL_MAX_MS (defaults: 5, 10, 20, 40, 60, 60 ... s; about 12 minutes).
+    const filesPollMs = int('LP_FILES_POLL_MS', 5000, 0, 600_000);
+    const filesPollMaxMs = int('LP_FILES_POLL_MAX_MS', 60_000, 0, 3_600_000);
+    const filesPollAttempts = int('LP_FILES_POLL_ATTEMPTS', 15, 1, 10_000);
     // A Bulk File Download ZIP holds up to 500 MB: its transfer may take far longer than an API answer.
     const filesDownloadTimeoutMs = int('LP_FILES_DOWNLOAD_TIMEOUT_MS', 15 * 60_000, 1000, 3_600_000);
     const filesDownloadAttempts = int('LP_FILES_DOWNLOAD_ATTEMPTS', 3, 1, 20);
+    const filesRequest = env.LP_FILES_REQUEST ?? 'group';
+    if (filesRequest !== 'group' && filesRequest !== 'conversation')
+      problem('LP_FILES_REQUEST must be group or conversation');
+    // Limits on what LivePerson sends (MB = 2^20 bytes). LivePerson documents archives of at most 500 MB and
+    // 50 files, consumer uploads of at most 3 MB, and Exchange Online takes messages up to 150 MB.
+    const MB = 1024 * 1024;
+    const maxFileBytes = int('LP_FILES_MAX_FILE_MB', 50, 1, 10_240) * MB;
+    const maxItemBytes = int('LP_FILES_MAX_ITEM_MB', 100, 1, 10_240) * MB;
+    const maxZipBytes = int('LP_FILES_MAX_ZIP_MB', 600, 1, 10_240) * MB;
+    const maxRatio = int('LP_FILES_MAX_RATIO', 100, 2, 100_000);
+    const maxEntries = int('LP_FILES_MAX_ENTRIES', 1000, 1, 1_000_000);
+    const maxJsonBytes = int('LP_MAX_JSON_MB', 32, 1, 1024) * MB;
     const allowedHosts = parseAllowedHosts(env.LP_ALLOWED_HOSTS, problem);
     const retryPausesMs = parsePauses(env.LP_RETRY_PAUSES_MS, problem);
 
@@ -169,11 +192,19 @@ export const LivePersonEnvSchema = z
       retryPausesMs,
       maxAttempts,
       usersRefreshMs: usersRefreshMinutes * 60_000,
+      /** First Bulk File Download poll after this; each later poll waits twice as long, up to filesPollMaxMs. */
       filesPollMs,
+      filesPollMaxMs,
       filesPollAttempts,
       /** Time allowed for one ZIP transfer, and how many times a transfer that breaks off is started. */
       filesDownloadTimeoutMs,
       filesDownloadAttempts,
+      /** One Bulk File Download job per group of conversations (an undocumented list filter), or per conversation. */
+      filesRequest: filesRequest as 'group' | 'conversation',
+      /** Limits on hosted files: expanded size per file and per item, ZIP size, compression ratio, entries. */
+      fileLimits: { maxFileBytes, maxItemBytes, maxZipBytes, maxRatio, maxEntries },
+      /** The largest JSON answer read from any LivePerson API. */
+      maxJsonBytes,
     };
   });
 

@@ -3,6 +3,7 @@
  * lib/liveperson/client.ts; the local sandbox (dev/sandbox) serves the same HTTP contract.
  */
 import type { HostedFileProvider } from '../email/contract.js';
+import type { FileGroup, FileGroupMember } from './hosted-files.js';
 import type { UsersDirectory } from './users-schema.js';
 
 export type ConversationStatus = 'OPEN' | 'CLOSE';
@@ -13,6 +14,11 @@ export interface ConversationSearch {
   /** Only conversations updated since this instant (epoch ms; LivePerson rounds it down to 10 minutes). */
   updatedSince?: number;
   status?: ConversationStatus[];
+  /**
+   * Containers to return besides `info` (LivePerson's contentToRetrieve). Default: everything an archive
+   * item needs. Discovery asks for almost nothing: it reads `info` only.
+   */
+  contentToRetrieve?: readonly string[];
 }
 
 /** One page of search results: raw records (validated by the converter, not here) in API order. */
@@ -31,6 +37,11 @@ export interface LivePersonClient {
   getUsers(signal?: AbortSignal): Promise<UsersDirectory>;
   /** Hosted-file bytes of one conversation (Bulk File Download), fetched lazily on first use. */
   hostedFiles(conversationId: string): HostedFileProvider;
+  /**
+   * Hosted-file bytes of a group of conversations: one Bulk File Download request for the group (or one per
+   * conversation, per LP_FILES_REQUEST), on first use; each ZIP downloaded once. Dispose when the group is done.
+   */
+  hostedFilesOf(members: readonly FileGroupMember[]): FileGroup;
   /** Calls made so far, per endpoint name (csds, token, search, byId, users, files.create, ...). */
   callCounts(): Record<string, number>;
 }

@@ -65,16 +65,8 @@ export class DomainResolver {
       const hosts = new Map<string, string>();
       if (res.status === 404) await res.body?.cancel();
       else {
-        let data: unknown;
-        try {
-          data = await res.json();
-        } catch {
-          throw new LivePersonError('LivePerson CSDS domain lookup answered a body that is not JSON', 'csds');
-        }
-        const parsed = AllServicesSchema.safeParse(data);
-        if (!parsed.success)
-          throw new LivePersonError('LivePerson CSDS domain lookup answered an unexpected shape', 'csds');
-        for (const b of parsed.data.baseURIs) hosts.set(b.service, b.baseURI);
+        const parsed = await this.http.parse(res, req, AllServicesSchema);
+        for (const b of parsed.baseURIs) hosts.set(b.service, b.baseURI);
       }
       this.cache = { at: this.now(), hosts };
       return hosts;

@@ -25,6 +25,8 @@ export interface HttpSettings {
   retryBaseMs: number;
   retryPausesMs: readonly number[];
   maxAttempts: number;
+  /** The largest JSON answer read (bytes): anything longer is refused without reading it whole. */
+  maxJsonBytes: number;
 }
 
 export interface HttpDeps {
@@ -59,6 +61,42 @@ export interface HttpRequest {
 }
 
 const RETRY_AFTER_CAP_MS = 120_000;
+/** An error answer is read only this far: enough for LivePerson's message, never a flood. */
+const ERROR_BODY_BYTES = 4096;
+
+/**
+ * Reads a response body up to `max` bytes. Returns the bytes and whether more followed; the rest is never
+ * read (the stream is cancelled), so a huge or endless answer costs at most `max` bytes of memory.
+ */
+export async function readCapped(res: Response, max: number): Promise<{ bytes: Buffer; over: boolean }> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    return { bytes: Buffer.alloc(0), over: true };
+  }
+  if (!res.body) return { bytes: Buffer.alloc(0), over: false };
+  const reader = res.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes: Buffer.concat(chunks, size), over: false };
+      if (size + value.byteLength > max) {
+        const room = max - size;
+        if (room > 0) chunks.push(Buffer.from(value.buffer, value.byteOffset, room));
+        await reader.cancel().catch(() => {});
+        return { bytes: Buffer.concat(chunks, Math.max(0, max)), over: true };
+      }
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      size += value.byteLength;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+const mb = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
 
 function retryAfterMs(header: string | null, now: number): number | undefined {
   if (!header) return undefined;
@@ -120,7 +158,7 @@ export class HttpCore {
       if (res && (res.ok || req.passStatuses?.includes(res.status))) return res;
 
       const status = res?.status;
-      const body = res ? this.scrub(excerpt(await res.text().catch(() => ''))) : '';
+      const body = res ? this.scrub(excerpt(await errorText(res))) : '';
       const what = `LivePerson ${req.describe}`;
       if (status === 401 && req.auth?.refresh && !refreshedAfter401) {
         refreshedAfter401 = true;
@@ -193,13 +231,43 @@ export class HttpCore {
   /** Sends and validates a JSON body with `schema`; the error names the call and the first bad field. */
   async json<S extends z.ZodType>(req: HttpRequest, schema: S): Promise<z.output<S>> {
     const res = await this.send(req);
-    const text = await res.text();
+    return this.parse(res, req, schema);
+  }
+
+  /**
+   * Reads a JSON answer of at most `maxJsonBytes` and validates it with `schema`. An answer over the limit
+   * is refused (`code: 'too-large'`, not transient) without being read whole.
+   */
+  async parse<S extends z.ZodType>(
+    res: Response,
+    req: Pick<HttpRequest, 'describe' | 'endpoint'>,
+    schema: S,
+  ): Promise<z.output<S>> {
+    const { bytes, over } = await readCapped(res, this.settings.maxJsonBytes).catch((err: unknown) => {
+      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) throw err;
+      throw new LivePersonError(
+        `LivePerson ${req.describe}: the answer broke off (${this.scrub(err instanceof Error ? err.message : String(err))})`,
+        req.endpoint,
+        res.status,
+        true,
+      );
+    });
+    if (over) {
+      throw new LivePersonError(
+        `LivePerson ${req.describe} answered more than ${mb(this.settings.maxJsonBytes)} of JSON (LP_MAX_JSON_MB); refused unread`,
+        req.endpoint,
+        res.status,
+        false,
+        'too-large',
+      );
+    }
+    const text = bytes.toString('utf8');
     let data: unknown;
     try {
       data = text === '' && res.status === 204 ? undefined : JSON.parse(text);
     } catch {
       throw new LivePersonError(
-        `LivePerson ${req.describe} answered ${res.status} with a body that is not JSON: ${this.scrub(excerpt(text, 120))}`,
+        `LivePerson ${req.describe} answered ${res.status} with a body that is not JSON: ${this.scrub(excerpt(text.slice(0, 1000), 120))}`,
         req.endpoint,
         res.status,
       );
@@ -215,5 +283,15 @@ export class HttpCore {
       );
     }
     return parsed.data;
+  }
+}
+
+/** The first few KB of an error answer, as text (the rest is not read). */
+async function errorText(res: Response): Promise<string> {
+  try {
+    const { bytes } = await readCapped(res, ERROR_BODY_BYTES);
+    return bytes.toString('utf8');
+  } catch {
+    return '';
   }
 }

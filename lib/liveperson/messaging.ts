@@ -99,9 +99,7 @@ export interface MessagingDeps {
   logger: Logger;
 }
 
-export interface SearchOptions extends ConversationSearch {
-  contentToRetrieve?: readonly string[];
-}
+export type SearchOptions = ConversationSearch;
 
 export class MessagingInteractions {
   constructor(private readonly d: MessagingDeps) {}

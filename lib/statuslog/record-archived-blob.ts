@@ -51,6 +51,7 @@ export async function recordArchivedBlob(
     blobPath: `${container.containerName}/${blobName}`,
     size: props.contentLength ?? m.size ?? 0,
     sha256: m.sha256,
+    attempts: m.attempts,
     addresses: m.addresses,
     counts: {
       messages: m.messages,

@@ -5,12 +5,25 @@
 import { odata, RestError, type TableClient } from '@azure/data-tables';
 import type { Logger } from '../log.js';
 import { type DeliveryRow, DeliveryRowSchema, deliveryRowKey, type ItemRef } from './delivery-row.js';
-import { FAILED_VERSION, type ItemStatus, rowKey, type StatusRow, StatusRowSchema } from './status-row.js';
+import {
+  FAILED_VERSION,
+  type ItemStatus,
+  rowKey,
+  type StatusRow,
+  StatusRowSchema,
+  UNREADABLE_VERSION,
+  unreadableRowKey,
+} from './status-row.js';
 
 export interface ArchivedItem {
   day: string;
   conversationId: string;
   version: string;
+  /**
+   * The item's key (its blob name without `.eml`): the version, or `<version>.partial-<h>` for an item
+   * missing files. Defaults to the blob name in `blobPath`, then the version.
+   */
+  itemKey?: string | undefined;
   accountId?: string | undefined;
   status: Extract<ItemStatus, 'archived' | 'partial'>;
   reason?: string | undefined;
@@ -23,6 +36,8 @@ export interface ArchivedItem {
   sha256: string;
   addresses: string[];
   counts: { messages: number; files: number; filesAttached: number; participants: number };
+  /** Archive attempts it took (1 when the first one stored it); absent on items stored before this was kept. */
+  attempts?: number | undefined;
 }
 
 export interface FailedItem {
@@ -34,6 +49,27 @@ export interface FailedItem {
   attempts?: number | undefined;
   /** Not recorded if an item of this conversation was archived after this instant (ISO). */
   unlessArchivedAfter?: string | undefined;
+  /** The conversation's W3C trace context, when known. */
+  traceparent?: string | undefined;
+}
+
+/** A queue message nothing could be read from: no conversation to name, so the body's fingerprint. */
+export interface UnreadableMessage {
+  /** The day it failed (yyyy-mm-dd): no conversation start is known. */
+  day: string;
+  queue: string;
+  bodySha256: string;
+  bodySize: number;
+  reason: string;
+  /** When it was found unreadable (ISO). */
+  at: string;
+}
+
+/** The item key of an archived item: explicit, else its blob's file name, else its version. */
+function itemKeyOf(item: ArchivedItem): string {
+  if (item.itemKey) return item.itemKey;
+  const file = item.blobPath.slice(item.blobPath.lastIndexOf('/') + 1);
+  return file.endsWith('.eml') && file.length > 4 ? file.slice(0, -4) : item.version;
 }
 
 const isStatus = (err: unknown, ...codes: number[]) =>
@@ -56,7 +92,7 @@ export class StatusLog {
     await this.table.upsertEntity(
       {
         partitionKey: item.day,
-        rowKey: rowKey(item.conversationId, item.version),
+        rowKey: rowKey(item.conversationId, itemKeyOf(item)),
         conversationId: item.conversationId,
         version: item.version,
         accountId: item.accountId,
@@ -74,6 +110,7 @@ export class StatusLog {
         files: item.counts.files,
         filesAttached: item.counts.filesAttached,
         participants: item.counts.participants,
+        ...(item.attempts ? { attempts: item.attempts } : {}),
       },
       'Merge',
     );
@@ -106,17 +143,46 @@ export class StatusLog {
         version: FAILED_VERSION,
         accountId: item.accountId,
         status: 'failed',
-        reason: item.reason,
+        reason: item.reason.slice(0, 8000),
         conversationStart: item.conversationStart ?? '',
         archivedAt: '',
         attempts: item.attempts ?? 1,
+        ...(item.traceparent ? { traceparent: item.traceparent } : {}),
       },
       'Merge',
     );
     return 'recorded';
   }
 
-  /** Counts one more skipped duplicate on the item's row (optimistic concurrency: no lost increments). */
+  /**
+   * A `failed` row for a queue message that names no conversation (not JSON, not the schema): keyed by
+   * the SHA-256 of its body, so the same body found again lands on the same row.
+   */
+  async recordUnreadable(item: UnreadableMessage): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        partitionKey: item.day,
+        rowKey: unreadableRowKey(item.bodySha256),
+        conversationId: '',
+        version: UNREADABLE_VERSION,
+        status: 'failed',
+        reason: item.reason.slice(0, 8000),
+        conversationStart: '',
+        archivedAt: '',
+        failedAt: item.at,
+        queue: item.queue,
+        bodySha256: item.bodySha256,
+        bodySize: item.bodySize,
+      },
+      'Merge',
+    );
+  }
+
+  /**
+   * Counts one more skipped duplicate on the item's row (optimistic concurrency: no lost increments).
+   * `version` is the item key (the version, or `<version>.partial-<h>`).
+   */
   async countDuplicate(day: string, conversationId: string, version: string): Promise<void> {
     await this.ensure();
     const rk = rowKey(conversationId, version);

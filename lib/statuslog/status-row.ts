@@ -1,15 +1,22 @@
 /**
- * One row of the status log: one archived item (conversation version) or one failed conversation.
- * PartitionKey = conversation start day (UTC, yyyy-mm-dd) so a date-range download reads only its days;
- * RowKey = `<conversationId>|<version>` (or `<conversationId>|failed`).
+ * One row of the status log: one archived item (conversation version) or one failed conversation, or one
+ * queue message that could not be read at all.
+ * PartitionKey = conversation start day (UTC, yyyy-mm-dd) so a date-range download reads only its days (a
+ * failure whose start is unknown: the day it failed, and its reason says so);
+ * RowKey = `<safeKey(conversationId)>|<itemKey>` (itemKey: the version, or `<version>.partial-<h>`), or
+ * `<safeKey(conversationId)>|failed`, or `~unreadable|<SHA-256 of the message body>`. The conversation ID
+ * itself, unaltered, is in the `conversationId` column.
  */
 import { z } from 'zod';
+import { safeKey } from '../ids.js';
 
 export const ITEM_STATUSES = ['archived', 'partial', 'skipped', 'failed'] as const;
 export const ItemStatusSchema = z.enum(ITEM_STATUSES);
 export type ItemStatus = z.infer<typeof ItemStatusSchema>;
 
 export const FAILED_VERSION = 'failed';
+/** The `version` of a row for a queue message that could not be read (no conversation to name). */
+export const UNREADABLE_VERSION = 'unreadable';
 
 const optionalString = z.string().optional();
 const nonNegative = z.coerce.number().int().nonnegative();
@@ -18,7 +25,8 @@ export const StatusRowSchema = z
   .object({
     partitionKey: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     rowKey: z.string().min(3),
-    conversationId: z.string().min(1),
+    /** Empty only on an unreadable-message row (nothing in the message named a conversation). */
+    conversationId: z.string(),
     version: z.string().min(1),
     accountId: optionalString,
     status: ItemStatusSchema,
@@ -38,11 +46,16 @@ export const StatusRowSchema = z
     /** Times this item was handed to archiving again and skipped because it was already stored. */
     duplicatesSkipped: nonNegative.optional(),
     attempts: nonNegative.optional(),
+    /** Unreadable-message rows: the queue, and the SHA-256 and size of the body as received. */
+    queue: optionalString,
+    bodySha256: optionalString,
+    bodySize: nonNegative.optional(),
+    traceparent: optionalString,
   })
   .loose();
 export type StatusRow = z.infer<typeof StatusRowSchema>;
 
-/** Table keys may not contain / \ # ? or control characters. */
+/** Table keys may not contain / \ # ? or control characters. (Row keys now use safeKey; kept for callers.) */
 export function keyPart(s: string): string {
   return s.replace(
     /[/\\#?%\u0000-\u001f\u007f]/g,
@@ -50,6 +63,11 @@ export function keyPart(s: string): string {
   );
 }
 
-export function rowKey(conversationId: string, version: string): string {
-  return `${keyPart(conversationId)}|${version}`;
+/** `itemKey` is the item's version (or `<version>.partial-<h>`), or FAILED_VERSION. */
+export function rowKey(conversationId: string, itemKey: string): string {
+  return `${safeKey(conversationId)}|${itemKey}`;
+}
+
+export function unreadableRowKey(bodySha256: string): string {
+  return `~${UNREADABLE_VERSION}|${bodySha256.slice(0, 40)}`;
 }

@@ -80,6 +80,39 @@ describe('blob layout', () => {
     });
   });
 
+  it('any ID is one path segment, never altered in meaning: . and .. and / and whitespace are hashed apart', () => {
+    const day = new Date('2024-03-04T09:00:00Z');
+    const ids = ['.', '..', 'a/b', ' same-id', 'same-id', 'same-id ', '\ud800', '\udc00', 'x'.repeat(1100)];
+    const dirs = ids.map((id) => itemPaths(id, day, 'v1').eml.split('/'));
+    for (const parts of dirs) {
+      expect(parts).toHaveLength(5);
+      expect(['.', '..']).not.toContain(parts[3]);
+      expect(parts[3]!.length).toBeLessThanOrEqual(120);
+    }
+    expect(new Set(dirs.map((d) => d[3])).size).toBe(ids.length);
+    expect(itemPaths('same-id', day, 'v1').eml).toBe('2024/03/04/same-id/v1.eml');
+    // A complete item and a partial one of the same version sit side by side.
+    expect(itemPaths('c', day, 'v1.partial-ab12').eml).toBe('2024/03/04/c/v1.partial-ab12.eml');
+  });
+
+  it('metadata carries an ID with lone surrogates exactly (ASCII, round-trips)', () => {
+    for (const id of ['\ud800', 'a\udc00b', '\ud83d\ude00 ok', '%u0041 literal', '100%']) {
+      const meta = toBlobMetadata({
+        conversationId: id,
+        accountId: '123',
+        version: 'v1',
+        messageId: '<m@x>',
+        status: 'CLOSE',
+        startTime: new Date('2024-03-04T09:00:00Z'),
+        addresses: [],
+        counts: { messages: 0, files: 0, filesAttached: 0, participants: 0 },
+        partialReasons: [],
+      });
+      expect(meta.conversationid).toMatch(/^[\x20-\x7e]*$/);
+      expect(ArchivedBlobMetadataSchema.parse({ ...meta, sha256: 'a'.repeat(64) }).conversationid).toBe(id);
+    }
+  });
+
   it('metadata is ASCII and round-trips non-ASCII addresses and reasons', () => {
     const meta = toBlobMetadata({
       conversationId: 'c-1',

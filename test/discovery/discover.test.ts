@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../dev/sandbox/index.js';
-import type { ArchiveMessage } from '../../lib/discovery/archive-message.js';
+import {
+  type ArchiveGroup,
+  ArchiveGroupSchema,
+  type ConversationEntry,
+  readArchiveMessage,
+  TRACEPARENT,
+} from '../../lib/discovery/archive-message.js';
 import { type DiscoveryDeps, discoverConversations } from '../../lib/discovery/discover.js';
 import { WatermarkStore } from '../../lib/discovery/watermark-store.js';
 import { createLivePersonClient } from '../../lib/liveperson/client.js';
@@ -22,7 +28,8 @@ describe('discoverConversations against the sandbox', () => {
   });
 
   const deps = (over: Partial<DiscoveryDeps> = {}) => {
-    const sent: ArchiveMessage[] = [];
+    const sent: Array<ConversationEntry & { accountId: string }> = [];
+    const groups: ArchiveGroup[] = [];
     const lp = createLivePersonClient(
       readLivePersonConfig({
         ...sandbox.env,
@@ -41,8 +48,9 @@ describe('discoverConversations against the sandbox', () => {
           allowInsecureConnection: true,
         }),
       ),
-      enqueue: async (m) => {
-        sent.push(m);
+      enqueue: async (g) => {
+        groups.push(g);
+        for (const c of g.conversations) sent.push({ ...c, accountId: g.accountId });
       },
       now: sandbox.clock.now,
       logger: silentLogger,
@@ -50,12 +58,14 @@ describe('discoverConversations against the sandbox', () => {
       overlapMinutes: 15,
       ...over,
     };
-    return { d, sent, lp };
+    return { d, sent, groups, lp };
   };
 
   it('first run backfills every closed conversation with a valid message; open ones wait', async () => {
-    const { d, sent } = deps();
+    const { d, sent, lp } = deps();
     const res = await discoverConversations(d);
+    // Discovery reads info only: small answers, and no record comes cut (no by-ID refetch).
+    expect(lp.callCounts().byId ?? 0).toBe(0);
     const closed = sandbox.conversations.ids().filter((id) => info(sandbox, id).status === 'CLOSE');
     const open = sandbox.conversations.ids().filter((id) => info(sandbox, id).status === 'OPEN');
     expect(open.length).toBeGreaterThan(0);
@@ -82,6 +92,19 @@ describe('discoverConversations against the sandbox', () => {
     for (const id of open.filter((x) => !due.includes(x))) expect(sentOpen.has(id), id).toBe(false);
   });
 
+  it('enqueues groups of at most ARCHIVE_GROUP_SIZE, each conversation with its own traceparent', async () => {
+    const { d, sent, groups } = deps({ groupSize: 7 });
+    await discoverConversations(d);
+    expect(groups.length).toBe(Math.ceil(sent.length / 7));
+    for (const g of groups) {
+      expect(ArchiveGroupSchema.parse(g)).toEqual(g);
+      expect(g.conversations.length).toBeLessThanOrEqual(7);
+    }
+    expect(new Set(groups.map((g) => g.messageId)).size).toBe(groups.length);
+    for (const c of sent) expect(c.traceparent).toMatch(TRACEPARENT);
+    expect(new Set(sent.map((c) => c.traceparent)).size).toBe(sent.length);
+  });
+
   it('a run that fails to enqueue does not advance the watermark', async () => {
     const { d } = deps();
     const store = d.watermarks;
@@ -104,24 +127,26 @@ describe('discoverConversations with unreadable search results', () => {
       { info: { conversationId: 'no-start', status: 'CLOSE' } },
       { info: { startTimeL: 1_700_000_000_000 } },
     ];
-    const sent: ArchiveMessage[] = [];
+    const sent: ConversationEntry[] = [];
     const store = new WatermarkStore(
       TableClient.fromConnectionString(inject('storageConnection'), `du${randomUUID().slice(0, 8)}`, {
         allowInsecureConnection: true,
       }),
     );
     const now = 1_800_000_000_000;
+    const queries: unknown[] = [];
     const res = await discoverConversations({
       accountId: 'acct',
       // Stands in for LivePerson only to serve malformed records the sandbox never produces.
       lp: {
-        async *searchConversations() {
+        async *searchConversations(query) {
+          queries.push(query.contentToRetrieve);
           yield { records, offset: 0, total: records.length };
         },
       },
       watermarks: store,
-      enqueue: async (m) => {
-        sent.push(m);
+      enqueue: async (g) => {
+        sent.push(...g.conversations);
       },
       now: () => now,
       logger: silentLogger,
@@ -129,7 +154,77 @@ describe('discoverConversations with unreadable search results', () => {
       overlapMinutes: 15,
     });
     expect(sent.map((m) => m.conversationId)).toEqual(['ok-1', 'no-start']);
-    expect(res).toMatchObject({ found: 3, enqueued: 2, unreadable: 1 });
+    expect(res).toMatchObject({ found: 3, enqueued: 2, groups: 1, unreadable: 1 });
+    // Discovery reads info only: it asks for one small container, so answers stay small and none comes cut.
+    expect(queries).toEqual([['summary']]);
     expect((await store.get('acct'))?.value).toBe(now);
+  });
+
+  it('never alters an ID: whitespace variants, . and .., lone surrogates and long IDs travel as given', async () => {
+    const ids = [' same-id', 'same-id', 'same-id ', '.', '..', '\ud800', 'x'.repeat(1100), ' ', 'MiXeD'];
+    const records = ids.map((conversationId) => ({
+      info: { conversationId, startTimeL: 1_700_000_000_000, status: 'CLOSE' },
+    }));
+    const bodies: string[] = [];
+    const res = await discoverConversations({
+      accountId: 'acct',
+      lp: {
+        async *searchConversations() {
+          yield { records, offset: 0, total: records.length };
+        },
+      },
+      watermarks: { get: async () => undefined, advance: async (_a, v) => v },
+      enqueue: async (g) => {
+        const { encodeArchiveGroup } = await import('../../lib/discovery/archive-message.js');
+        bodies.push(encodeArchiveGroup(g));
+      },
+      now: () => 1_800_000_000_000,
+      logger: silentLogger,
+      backfillDays: 1,
+      overlapMinutes: 15,
+    });
+    expect(res.enqueued).toBe(ids.length);
+    // The body is ASCII (safe in the queue's XML) and reads back to exactly the same IDs.
+    const back = bodies.flatMap((b) => {
+      expect(b).toMatch(/^[\x20-\x7e]*$/);
+      const r = readArchiveMessage(b);
+      if (!r.ok) throw new Error(r.reason);
+      return r.group.conversations.map((c) => c.conversationId);
+    });
+    expect(back).toEqual(ids);
+  });
+
+  it('keeps each message under the queue size, and accounts for an ID too long to queue at all', async () => {
+    const long = (n: number) => `${n}-${'y'.repeat(4000)}`;
+    const huge = 'z'.repeat(20_000);
+    const records = [...Array.from({ length: 30 }, (_, i) => long(i)), huge].map((conversationId) => ({
+      info: { conversationId, startTimeL: 1_700_000_000_000, status: 'CLOSE' },
+    }));
+    const groups: ArchiveGroup[] = [];
+    const refused: string[] = [];
+    await discoverConversations({
+      accountId: 'acct',
+      lp: {
+        async *searchConversations() {
+          yield { records, offset: 0, total: records.length };
+        },
+      },
+      watermarks: { get: async () => undefined, advance: async (_a, v) => v },
+      enqueue: async (g) => void groups.push(g),
+      recordUnqueueable: async (e, reason) => {
+        refused.push(`${e.conversationId.length}: ${reason}`);
+      },
+      now: () => 1_800_000_000_000,
+      logger: silentLogger,
+      backfillDays: 1,
+      overlapMinutes: 15,
+    });
+    const { encodeArchiveGroup, MAX_MESSAGE_CHARS } = await import('../../lib/discovery/archive-message.js');
+    expect(groups.length).toBeGreaterThan(1);
+    for (const g of groups) expect(encodeArchiveGroup(g).length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(groups.flatMap((g) => g.conversations).length).toBe(30);
+    expect(refused).toEqual([
+      '20000: conversation ID of 20000 characters is too long to queue for archiving',
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import { TableClient } from '@azure/data-tables';
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
 import { startSandbox } from '../../dev/sandbox/index.js';
-import type { ArchiveMessage } from '../../lib/discovery/archive-message.js';
+import type { ArchiveGroup } from '../../lib/discovery/archive-message.js';
 import { discoverConversations } from '../../lib/discovery/discover.js';
 import { WatermarkStore } from '../../lib/discovery/watermark-store.js';
 import { createLivePersonClient } from '../../lib/liveperson/client.js';
@@ -89,12 +89,14 @@ describe('discovery never skips a conversation (property, against the sandbox)',
                       return store.advance(a, v, prev);
                     },
                   },
-                  enqueue: async (m: ArchiveMessage) => {
+                  enqueue: async (g: ArchiveGroup) => {
                     if (crash?.afterEnqueues !== undefined && sent >= crash.afterEnqueues)
                       throw new Crash('crash mid-enqueue');
                     sent++;
-                    enqueued.push({ id: m.conversationId, at: sandbox.clock.now() });
+                    for (const m of g.conversations)
+                      enqueued.push({ id: m.conversationId, at: sandbox.clock.now() });
                   },
+                  groupSize: 3,
                   now: sandbox.clock.now,
                   logger: silentLogger,
                   backfillDays: 30,

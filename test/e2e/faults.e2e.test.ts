@@ -134,7 +134,7 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
     });
   });
 
-  it('a malformed message ends in the poison queue and is still recorded failed, naming the bad field', async () => {
+  it('a malformed message is recorded failed at once (not retried), naming the bad field and the day it failed', async () => {
     const raw = { conversationId: 'malformed-msg', accountId: p.sandbox.accountId, startTime: 'yesterday' };
     await p.runtime.storage.queues
       .getQueueClient(p.settings.ARCHIVE_QUEUE!)
@@ -142,6 +142,7 @@ describe('faults: LivePerson errors, bad records, poison, late changes, lost sta
     await p.host.idle({ timeoutMs: 120_000 });
     const row = (await p.statusRows()).find((r) => r.conversationId === 'malformed-msg');
     expect(row).toMatchObject({ status: 'failed', partitionKey: new Date().toISOString().slice(0, 10) });
-    expect(row?.reason).toMatch(/malformed-msg is invalid: startTime/);
+    expect(row?.reason).toMatch(/malformed-msg cannot be read: the message is invalid: startTime/);
+    expect(row?.reason).toMatch(/listed under the day it failed/);
   });
 });

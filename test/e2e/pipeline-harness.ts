@@ -21,6 +21,7 @@ export const FUNCTION_NAMES = [
   'discoverConversations',
   'archiveConversation',
   'recordArchiveFailure',
+  'sweepArchivePoison',
   'recordStatus',
   'downloadLog',
   'downloadLogSummary',
@@ -40,6 +41,7 @@ export async function loadFunctions(): Promise<void> {
   await import('../../functions/discoverConversations.js');
   await import('../../functions/archiveConversation.js');
   await import('../../functions/recordArchiveFailure.js');
+  await import('../../functions/sweepArchivePoison.js');
   await import('../../functions/recordStatus.js');
   await import('../../functions/downloadLog.js');
   await import('../../functions/downloadLogSummary.js');
@@ -114,6 +116,7 @@ export async function startPipeline(opts: {
     LP_RETRY_BASE_MS: '5',
     LP_RETRY_PAUSES_MS: '5,10,20',
     LP_FILES_POLL_MS: '5',
+    ARCHIVE_RETRY_DELAY_SECONDS: '0',
     DISCOVERY_SCHEDULE: '0 */5 * * * *',
     BACKFILL_DAYS: '395',
     ARCHIVE_QUEUE: `arc-${id}`,

@@ -464,6 +464,31 @@ describe('edge cases', () => {
     }
   });
 
+  it('a file failing while more files wait for a fetch slot fails the conversion (never hangs)', async () => {
+    const files = Array.from({ length: 9 }, (_, i) => ({
+      ...text(i, ''),
+      messageData: { file: { relativePath: `/f${i}`, fileType: 'TXT', caption: `f${i}.txt` } },
+    }));
+    let asked = 0;
+    const failing = convertConversation(minimal(files), {
+      files: async () => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error('503 for now');
+      },
+    });
+    // Before the fix, the jobs still queued behind the fetch limit never settled and this never ended.
+    const outcome = await Promise.race([
+      failing.then(
+        () => 'converted',
+        (e: Error) => e.message,
+      ),
+      new Promise((r) => setTimeout(() => r('still pending after 5 s'), 5000)),
+    ]);
+    expect(outcome).toBe('503 for now');
+    expect(asked).toBeLessThanOrEqual(4);
+  });
+
   it('a file stream that fails mid-way fails the conversion (never a silently truncated item)', async () => {
     const rec = minimal([
       { ...text(0, ''), messageData: { file: { relativePath: '/a', fileType: 'PDF', caption: 'a.pdf' } } },

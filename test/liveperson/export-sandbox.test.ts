@@ -155,7 +155,7 @@ describe('client against the sandbox', () => {
     try {
       const missing = await files({ conversationId: id, messageId: 'm1', relativePath: gone });
       expect(missing.status).toBe('missing');
-      const ok = await files({ conversationId: id, messageId: 'm2', relativePath: kept.toUpperCase() });
+      const ok = await files({ conversationId: id, messageId: 'm2', relativePath: kept });
       expect(ok.status).toBe('ok');
       if (ok.status === 'ok') {
         const chunks: Buffer[] = [];

@@ -229,6 +229,50 @@ describe('error messages never carry secrets', () => {
     }
     expect(usersErr).not.toMatch(/oauth_signature="[^*]/);
   });
+
+  it('scrubs a secret echoed percent-encoded, form-encoded (+ for space), JSON-escaped or as Basic base64 of id:secret', async () => {
+    const secret = 'p@ss w/rd+ü&=SECRET';
+    const id = 'client id';
+    const echoes = [
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      JSON.stringify(secret),
+      `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+      Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64'),
+      Buffer.from(secret).toString('base64url'),
+    ];
+    server.route('POST', TOKEN, () => ({ status: 400, body: `echo ${echoes.join(' | ')}` }));
+    const { client } = clientWith({ LP_CLIENT_ID: id, LP_CLIENT_SECRET: secret, ...bearerOnly });
+    const err = String(await client.getUsers().catch((e: unknown) => (e as Error).message));
+    expect(err).toContain('sentinel token answered 400');
+    for (const e of echoes) expect(err, e).not.toContain(e.replace(/^Basic /, ''));
+    expect(err).not.toMatch(/SECRET/i);
+  });
+});
+
+describe('answers are bounded in size', () => {
+  it('refuses a JSON answer over LP_MAX_JSON_MB without reading it whole, naming the call and the setting', async () => {
+    // 3 MB of valid JSON, streamed without a content-length so only the byte cap can stop it.
+    const big = JSON.stringify([{ id: '1', fullName: 'x'.repeat(3 * 1024 * 1024) }]);
+    serveUsers(() => ({
+      body: big,
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    }));
+    const { client } = clientWith({ LP_MAX_JSON_MB: '1' });
+    const err = (await client.getUsers().catch((e: unknown) => e)) as LivePersonError;
+    expect(err).toBeInstanceOf(LivePersonError);
+    expect(err.message).toBe(
+      'LivePerson Users API answered more than 1 MB of JSON (LP_MAX_JSON_MB); refused unread',
+    );
+    expect(err).toMatchObject({ code: 'too-large', transient: false, endpoint: 'users' });
+  });
+
+  it('refuses at once when the declared length is over the limit', async () => {
+    serveUsers(() => ({ body: `[${'{"id":"1"},'.repeat(200_000)}{"id":"2"}]` }));
+    const { client } = clientWith({ LP_MAX_JSON_MB: '1' });
+    await expect(client.getUsers()).rejects.toMatchObject({ code: 'too-large' });
+  });
 });
 
 describe('OAuth 1.0a on the wire', () => {

@@ -64,7 +64,8 @@ function readZip(buffer: Buffer): Promise<Map<string, Buffer>> {
   });
 }
 
-const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+/** Entries of a single-conversation archive are named by the relativePath without its leading slash. */
+const entryName = (p: string) => p.replace(/^\/+/, '');
 const withFiles = (min: number, max = Number.POSITIVE_INFINITY) =>
   sb.conversations.ids().find((id) => {
     const n = sb.conversations.files(id).length;
@@ -96,12 +97,12 @@ describe('Bulk File Download', () => {
     expect(zip.headers.get('content-type')).toBe('application/zip');
     const entries = await readZip(Buffer.from(await zip.arrayBuffer()));
     const files = sb.conversations.files(id);
-    expect([...entries.keys()].sort()).toEqual(files.map(basename).sort());
+    expect([...entries.keys()].sort()).toEqual(files.map(entryName).sort());
     for (const path of files)
-      expect(entries.get(basename(path))!.equals(sb.conversations.fileBytes(path))).toBe(true);
+      expect(entries.get(entryName(path))!.equals(sb.conversations.fileBytes(path))).toBe(true);
     // Real file signatures for the claimed type.
     for (const path of files.filter((p) => p.endsWith('.PNG'))) {
-      expect(entries.get(basename(path))!.subarray(0, 4).toString('latin1')).toBe('\x89PNG');
+      expect(entries.get(entryName(path))!.subarray(0, 4).toString('latin1')).toBe('\x89PNG');
     }
   });
 
@@ -117,7 +118,7 @@ describe('Bulk File Download', () => {
       expect(entries.size).toBeLessThanOrEqual(50);
       names.push(...entries.keys());
     }
-    expect(names.sort()).toEqual(sb.conversations.files(id).map(basename).sort());
+    expect(names.sort()).toEqual(sb.conversations.files(id).map(entryName).sort());
   });
 
   it('leaves a removed file out; READY without links when there are no files; FAILED for an unknown id', async () => {
@@ -126,7 +127,7 @@ describe('Bulk File Download', () => {
     sb.conversations.removeFile(id, gone);
     const { last } = await untilDone(((await (await create(id)).json()) as BulkRequest).requestId);
     const entries = await readZip(Buffer.from(await (await fetch(last.downloadUrls[0]!)).arrayBuffer()));
-    expect([...entries.keys()].sort()).toEqual(kept.map(basename).sort());
+    expect([...entries.keys()].sort()).toEqual(kept.map(entryName).sort());
 
     const none = sb.conversations.ids().find((i) => sb.conversations.files(i).length === 0)!;
     const empty = await untilDone(((await (await create(none)).json()) as BulkRequest).requestId);
