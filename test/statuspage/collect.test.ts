@@ -39,7 +39,7 @@ function archived(day: string, conversationId: string, version = 'v1') {
     status: 'archived' as const,
     conversationStart: `${day}T09:00:00.000Z`,
     archivedAt: new Date().toISOString(),
-    blobPath: `archive/${conversationId}.eml`,
+    blobPath: `archive/${conversationId}/${version}.eml`,
     size: 10,
     sha256: 'a'.repeat(64),
     addresses: ['a@x.example'],
