@@ -139,6 +139,9 @@ const settings: Record<string, string> = {
   STATUS_TABLE: `St${id}`,
   WATERMARK_TABLE: `Wm${id}`,
   FAILURE_TABLE: `Fl${id}`,
+  DELIVERY_QUEUE: `dlv-${id}`,
+  DELIVERY_PLAN_QUEUE: `pln-${id}`,
+  MAILBOX_TABLE: `Mb${id}`,
 };
 const runtime = createRuntime(settings, { logger: silentLogger });
 setAppRuntime(process.env, runtime);
