@@ -195,6 +195,15 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
             reason,
           });
         },
+        recordOpen: async (entry) => {
+          await statusLog.recordOpen({
+            day: new Date(entry.startTime).toISOString().slice(0, 10),
+            conversationId: entry.conversationId.slice(0, 30_000),
+            accountId: lpConfig.accountId,
+            conversationStart: new Date(entry.startTime).toISOString(),
+            traceparent: entry.traceparent,
+          });
+        },
         now,
         logger,
         backfillDays: s.BACKFILL_DAYS,

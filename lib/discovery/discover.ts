@@ -53,6 +53,11 @@ export interface DiscoveryDeps {
    * conversation is only logged as an error.
    */
   recordUnqueueable?(entry: ConversationEntryInput, reason: string): Promise<void>;
+  /**
+   * Accounts for a conversation still open at LivePerson and not due for an interim item (an `open` row).
+   * With it, discovery also searches open conversations; without it, only closed ones (and due open ones).
+   */
+  recordOpen?(entry: { conversationId: string; startTime: number; traceparent: string }): Promise<void>;
   now(): number;
   logger: Logger;
   backfillDays: number;
@@ -190,6 +195,16 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
       const info = parsed.data.info;
       if (info.status === 'OPEN' && (openAfterMs === undefined || info.startTimeL > runStart - openAfterMs)) {
         result.openNotDue++;
+        const { recordOpen } = deps;
+        // Not added to `seen`: the row is idempotent, and a closed record of the same ID must still be queued.
+        if (recordOpen) {
+          const entry = {
+            conversationId: info.conversationId,
+            startTime: info.startTimeL,
+            traceparent: newTraceparent(),
+          };
+          sends.push(limit(() => recordOpen(entry)));
+        }
         continue;
       }
       if (seen.has(info.conversationId)) continue;
@@ -209,7 +224,8 @@ export async function discoverConversations(deps: DiscoveryDeps): Promise<Discov
     if (sends.length > 64) await Promise.all(sends.splice(0));
   };
 
-  const statuses: Array<'OPEN' | 'CLOSE'> = openAfterMs === undefined ? ['CLOSE'] : ['OPEN', 'CLOSE'];
+  const statuses: Array<'OPEN' | 'CLOSE'> =
+    openAfterMs === undefined && !deps.recordOpen ? ['CLOSE'] : ['OPEN', 'CLOSE'];
   for await (const page of deps.lp.searchConversations(
     {
       start: { from: oldest, to: runStart },

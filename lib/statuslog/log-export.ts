@@ -252,6 +252,7 @@ export const SUMMARY_COLUMNS = [
   'itemsArchived',
   'itemsPartiallyArchived',
   'itemsFailed',
+  'itemsOpen',
   'itemsSkippedDuplicates',
   'itemsAvailableForImport',
   'itemsImported',
@@ -264,7 +265,8 @@ export type DaySummary = { day: string } & Record<Exclude<(typeof SUMMARY_COLUMN
 
 /**
  * Per conversation-start day, in the terms of Microsoft's connector log:
- * - found at source = archived + partially archived + failed: each conversation version once. A version
+ * - found at source = archived + partially archived + failed + still open: each conversation version once
+ *   (an open conversation once, until its item replaces the open row). A version
  *   handed over again (queue redelivery, overlapping discovery) is counted in "skipped as duplicates",
  *   not found again.
  * - available for import (the fan-out: one per item and mailbox, unmapped items once) = imported +
@@ -283,6 +285,7 @@ export async function* summarize(
     itemsArchived: 0,
     itemsPartiallyArchived: 0,
     itemsFailed: 0,
+    itemsOpen: 0,
     itemsSkippedDuplicates: 0,
     itemsAvailableForImport: 0,
     itemsImported: 0,
@@ -313,9 +316,10 @@ export async function* summarize(
     if (row.status === 'archived') c.itemsArchived++;
     else if (row.status === 'partial') c.itemsPartiallyArchived++;
     else if (row.status === 'failed') c.itemsFailed++;
+    else if (row.status === 'open') c.itemsOpen++;
     c.itemsSkippedDuplicates += row.duplicatesSkipped ?? 0;
-    c.itemsFoundAtSource = c.itemsArchived + c.itemsPartiallyArchived + c.itemsFailed;
-    if (row.status === 'failed') continue;
+    c.itemsFoundAtSource = c.itemsArchived + c.itemsPartiallyArchived + c.itemsFailed + c.itemsOpen;
+    if (row.status === 'failed' || row.status === 'open') continue;
     for (const d of j.deliveries) {
       if (d.deliveryStatus === 'pending') c.itemsImportPending++;
       else if (d.deliveryStatus === 'delivered' && (d.omitted ?? 0) > 0) c.itemsPartiallyImported++;

@@ -88,6 +88,18 @@ export function deliveryViews(j: JoinedItem, deliveryEnabled: boolean): Delivery
         partiallyImported: false,
       },
     ];
+  if (item.status === 'open')
+    return [
+      {
+        mailbox: '',
+        deliveryStatus: 'pending',
+        deliveryTime: '',
+        deliveryReason: 'not archived yet (still open at LivePerson)',
+        attempts: 0,
+        duplicatesSkipped: 0,
+        partiallyImported: false,
+      },
+    ];
   if (j.deliveries.length === 0)
     return [
       {

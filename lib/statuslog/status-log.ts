@@ -8,6 +8,7 @@ import { type DeliveryRow, DeliveryRowSchema, deliveryRowKey, type ItemRef } fro
 import {
   FAILED_VERSION,
   type ItemStatus,
+  OPEN_VERSION,
   rowKey,
   type StatusRow,
   StatusRowSchema,
@@ -38,6 +39,15 @@ export interface ArchivedItem {
   counts: { messages: number; files: number; filesAttached: number; participants: number };
   /** Archive attempts it took (1 when the first one stored it); absent on items stored before this was kept. */
   attempts?: number | undefined;
+}
+
+export interface OpenConversation {
+  day: string;
+  conversationId: string;
+  accountId: string;
+  /** ISO instant. */
+  conversationStart: string;
+  traceparent?: string | undefined;
 }
 
 export interface FailedItem {
@@ -114,12 +124,42 @@ export class StatusLog {
       },
       'Merge',
     );
-    // A success supersedes an earlier failure of the same conversation.
-    try {
-      await this.table.deleteEntity(item.day, rowKey(item.conversationId, FAILED_VERSION));
-    } catch (err) {
-      if (!isStatus(err, 404)) throw err;
+    // A success supersedes an earlier failure of the same conversation, and its "still open" row.
+    for (const stale of [FAILED_VERSION, OPEN_VERSION]) {
+      try {
+        await this.table.deleteEntity(item.day, rowKey(item.conversationId, stale));
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
     }
+  }
+
+  /**
+   * A conversation discovery found still open (and not yet due for an interim item): one `open` row, so
+   * the log accounts for everything LivePerson holds. Not written once the conversation has an item.
+   */
+  async recordOpen(item: OpenConversation): Promise<'recorded' | 'archived'> {
+    await this.ensure();
+    for await (const row of this.conversationRows(item.day, item.conversationId)) {
+      if (row.status !== 'failed' && row.status !== 'open') return 'archived';
+    }
+    await this.table.upsertEntity(
+      {
+        partitionKey: item.day,
+        rowKey: rowKey(item.conversationId, OPEN_VERSION),
+        conversationId: item.conversationId,
+        version: OPEN_VERSION,
+        accountId: item.accountId,
+        status: 'open',
+        reason: 'still open at LivePerson: archived once it closes',
+        conversationStart: item.conversationStart,
+        conversationStatus: 'OPEN',
+        archivedAt: '',
+        ...(item.traceparent ? { traceparent: item.traceparent } : {}),
+      },
+      'Merge',
+    );
+    return 'recorded';
   }
 
   async recordFailed(item: FailedItem): Promise<'recorded' | 'superseded'> {
@@ -354,7 +394,7 @@ export class DeliveryLog {
   ): Promise<{ claim: 'claimed'; previous: DeliveryRow | undefined } | { claim: 'busy' | 'done' }> {
     await this.ensure();
     const rk = deliveryRowKey(item, mailbox);
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let race = 0; race < 8; race++) {
       const now = this.now();
       const until = new Date(now.getTime() + leaseMs).toISOString();
       let row: (Record<string, unknown> & { etag?: string }) | undefined;

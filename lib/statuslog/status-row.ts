@@ -10,11 +10,14 @@
 import { z } from 'zod';
 import { safeKey } from '../ids.js';
 
-export const ITEM_STATUSES = ['archived', 'partial', 'skipped', 'failed'] as const;
+/** `open`: found at LivePerson, still open; replaced by the item's row once it closes and is archived. */
+export const ITEM_STATUSES = ['archived', 'partial', 'skipped', 'failed', 'open'] as const;
 export const ItemStatusSchema = z.enum(ITEM_STATUSES);
 export type ItemStatus = z.infer<typeof ItemStatusSchema>;
 
 export const FAILED_VERSION = 'failed';
+/** The `version` of the row that stands for a conversation still open at LivePerson. */
+export const OPEN_VERSION = 'open';
 /** The `version` of a row for a queue message that could not be read (no conversation to name). */
 export const UNREADABLE_VERSION = 'unreadable';
 

@@ -194,6 +194,36 @@ describe('discoverConversations with unreadable search results', () => {
     expect(back).toEqual(ids);
   });
 
+  it('with recordOpen, searches open conversations too and accounts for each one, never queueing it', async () => {
+    const records = [
+      { info: { conversationId: 'closed-1', startTimeL: 1_799_000_000_000, status: 'CLOSE' } },
+      { info: { conversationId: 'open-1', startTimeL: 1_799_000_100_000, status: 'OPEN' } },
+    ];
+    const asked: unknown[] = [];
+    const groups: ArchiveGroup[] = [];
+    const opened: string[] = [];
+    const res = await discoverConversations({
+      accountId: 'acct',
+      lp: {
+        async *searchConversations(q) {
+          asked.push(q.status);
+          yield { records, offset: 0, total: records.length };
+        },
+      },
+      watermarks: { get: async () => undefined, advance: async (_a, v) => v },
+      enqueue: async (g) => void groups.push(g),
+      recordOpen: async (e) => void opened.push(`${e.conversationId}@${e.startTime}`),
+      now: () => 1_800_000_000_000,
+      logger: silentLogger,
+      backfillDays: 30,
+      overlapMinutes: 15,
+    });
+    expect(asked).toEqual([['OPEN', 'CLOSE']]);
+    expect(opened).toEqual(['open-1@1799000100000']);
+    expect(groups.flatMap((g) => g.conversations.map((c) => c.conversationId))).toEqual(['closed-1']);
+    expect(res).toMatchObject({ found: 2, enqueued: 1, openNotDue: 1 });
+  });
+
   it('keeps each message under the queue size, and accounts for an ID too long to queue at all', async () => {
     const long = (n: number) => `${n}-${'y'.repeat(4000)}`;
     const huge = 'z'.repeat(20_000);

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { summarize } from '../../lib/statuslog/log-export.js';
 import { joinedItems } from '../../lib/statuslog/log-rows.js';
-import { type ArchivedItem, StatusLog } from '../../lib/statuslog/status-log.js';
+import { type ArchivedItem, DeliveryLog, StatusLog } from '../../lib/statuslog/status-log.js';
 
 function newLog() {
   const table = TableClient.fromConnectionString(
@@ -84,6 +84,31 @@ describe('StatusLog', () => {
     expect(rows).toHaveLength(1100);
   });
 
+  it('an open conversation has one open row until its item replaces it, and counts as found in the summary', async () => {
+    const log = newLog();
+    const open = {
+      day: '2024-03-04',
+      conversationId: 'c1',
+      accountId: 'acc',
+      conversationStart: '2024-03-04T09:00:00.000Z',
+    };
+    expect(await log.recordOpen(open)).toBe('recorded');
+    expect(await log.recordOpen(open)).toBe('recorded'); // found again by the next run: still one row
+    let rows = await all(log.range('2024-03-01', '2024-03-31'));
+    expect(rows).toEqual([
+      expect.objectContaining({ conversationId: 'c1', status: 'open', version: 'open' }),
+    ]);
+    const [day] = await all(summarize(joinedItems(log.entities('2024-03-04', '2024-03-04'))));
+    expect(day).toMatchObject({ itemsOpen: 1, itemsFoundAtSource: 1, itemsImportPending: 0 });
+
+    await log.recordArchived(item());
+    rows = await all(log.range('2024-03-01', '2024-03-31'));
+    expect(rows.map((r) => r.status)).toEqual(['archived']);
+    // A discovery run that still saw it open (index lag) does not bring the open row back.
+    expect(await log.recordOpen(open)).toBe('archived');
+    expect((await all(log.range('2024-03-01', '2024-03-31'))).map((r) => r.status)).toEqual(['archived']);
+  });
+
   it('a later success supersedes a failure; a stale failure after a success is not recorded', async () => {
     const log = newLog();
     await log.recordFailed({ day: '2024-03-04', conversationId: 'c1', reason: 'boom', attempts: 5 });
@@ -121,6 +146,7 @@ describe('StatusLog', () => {
       itemsPartiallyArchived: 0,
       itemsSkippedDuplicates: 0,
       itemsFailed: 0,
+      itemsOpen: 0,
       itemsAvailableForImport: 0,
       itemsImported: 0,
       itemsPartiallyImported: 0,
@@ -153,5 +179,22 @@ describe('StatusLog', () => {
       }),
     );
     expect(upToToday.map((d) => d.day)).toEqual(['2024-03-03', '2024-03-04']);
+  });
+
+  it("a delivery claim records the queue message's attempt, on a new row and on a planned one", async () => {
+    const table = TableClient.fromConnectionString(
+      inject('storageConnection'),
+      `dl${randomUUID().slice(0, 8)}`,
+      {
+        allowInsecureConnection: true,
+      },
+    );
+    const deliveries = new DeliveryLog(table);
+    const ref = { day: '2024-03-04', conversationId: 'c1', itemKey: 'k1' };
+    expect(await deliveries.claim(ref, 'a@x.com', 'msg-1', 60_000, 3)).toMatchObject({ claim: 'claimed' });
+    expect((await deliveries.get(ref, 'a@x.com'))?.attempts).toBe(3);
+    await deliveries.planned(ref, 'b@x.com', 'users-api');
+    expect(await deliveries.claim(ref, 'b@x.com', 'msg-2', 60_000, 2)).toMatchObject({ claim: 'claimed' });
+    expect((await deliveries.get(ref, 'b@x.com'))?.attempts).toBe(2);
   });
 });
