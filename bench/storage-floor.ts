@@ -5,8 +5,8 @@
  *
  * Per conversation, as the app does them (lib/discovery, lib/archive, lib/statuslog):
  *   queue   send (discovery), receive (in batches of host.json batchSize), delete
- *   blob    for the .json and then the .eml: exists (HEAD), Put Block, Put Block List (metadata,
- *           If-None-Match: *); then the status recorder's Get Blob Properties of the .eml
+ *   blob    the group's check that the .eml is not stored yet (HEAD); for the .json and then the .eml
+ *           one Put Blob (metadata, If-None-Match: *); then the status recorder's Get Blob Properties
  *   table   failure memory delete (absent: 404), status row upsert, failed-row delete (absent: 404)
  */
 import { randomBytes } from 'node:crypto';
@@ -66,11 +66,9 @@ export async function measureStorageFloor(opts: {
   // Archive + status: workers take batches like the queue listener and handle each item.
   let done = 0;
   const write = async (name: string, body: Buffer, metadata: Record<string, string>) => {
+    // As writeOnce does for an item of one block, after the group's own check: one conditional Put Blob.
     const blob = container.getBlockBlobClient(name);
-    await op(blob.exists());
-    const block = Buffer.from('000000').toString('base64');
-    await op(blob.stageBlock(block, body, body.length));
-    await op(blob.commitBlockList([block], { conditions: { ifNoneMatch: '*' }, metadata }));
+    await op(blob.upload(body, body.length, { conditions: { ifNoneMatch: '*' }, metadata }));
   };
   const item = async (conversationId: string) => {
     const metadata = {
@@ -89,6 +87,7 @@ export async function measureStorageFloor(opts: {
       partialreasons: '[]',
       addresses: '["a@example.com","b@example.com"]',
     };
+    await op(container.getBlobClient(`2026/01/01/${conversationId}/v.eml`).exists());
     await write(`2026/01/01/${conversationId}/v.json`, json, metadata);
     await write(`2026/01/01/${conversationId}/v.eml`, eml, metadata);
     await op(failures.deleteEntity(conversationId, 'last')).catch(ignore404);

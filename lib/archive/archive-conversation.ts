@@ -188,14 +188,18 @@ export async function archiveConversation(
       ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
       attempts: String(ctx.attempt),
     };
+    // No HEAD first: the group checked for this item a moment ago (alreadyArchived), and the conditional
+    // writes keep a racing or repeated copy out anyway.
     const json = await writeOnce(deps.container, paths.json, converted.sourceJson, {
       contentType: 'application/json',
       metadata: () => metadata,
+      precheck: false,
     });
     // The .eml last: its arrival is what the status log records, so it must find the .json already there.
     const eml = await writeOnce(deps.container, paths.eml, converted.eml, {
       contentType: 'message/rfc822',
       metadata: () => metadata,
+      precheck: false,
     });
     if (!eml.created) {
       await recordDuplicate(entry, paths.eml, converted.startTime, itemKey, deps);

@@ -85,9 +85,16 @@ async function rig(sandbox: SandboxOptions, env: Record<string, string> = {}): P
       if (prop !== 'getBlockBlobClient') return Reflect.get(target, prop, receiver);
       return (name: string) => {
         const blob = target.getBlockBlobClient(name);
+        // A successful write creates the blob: a block list committed, or a whole blob put.
         const commit = blob.commitBlockList.bind(blob);
         blob.commitBlockList = async (...args: Parameters<typeof commit>) => {
           const r = await commit(...args);
+          commits.set(name, (commits.get(name) ?? 0) + 1);
+          return r;
+        };
+        const upload = blob.upload.bind(blob);
+        blob.upload = async (...args: Parameters<typeof upload>) => {
+          const r = await upload(...args);
           commits.set(name, (commits.get(name) ?? 0) + 1);
           return r;
         };

@@ -55,21 +55,65 @@ describe('writeOnce', () => {
     expect(body.toString()).toBe('first');
   });
 
-  it('concurrent writers of one name: exactly one creates it, the content is one writer’s whole', async () => {
-    const writers = Array.from({ length: 6 }, (_, i) =>
-      writeOnce(container, 'race.eml', Buffer.from(`writer-${i}-`.repeat(1000)), {
+  it('without the HEAD first, a duplicate is still refused by the conditional write (one block or many)', async () => {
+    for (const [name, make] of [
+      ['nocheck-small.eml', (tag: string) => Buffer.from(tag)],
+      ['nocheck-big.eml', (tag: string) => Buffer.alloc(5 * 1024 * 1024, tag)],
+    ] as const) {
+      const first = await writeOnce(container, name, make('a'), {
         contentType: 'text/plain',
-      }),
-    );
-    const results = await Promise.all(writers);
-    const winners = results.map((r, i) => (r.created ? i : -1)).filter((i) => i >= 0);
-    expect(winners).toHaveLength(1);
-    const body = (await container.getBlobClient('race.eml').downloadToBuffer()).toString();
-    expect(body).toBe(`writer-${winners[0]}-`.repeat(1000));
-    const list: string[] = [];
-    for await (const b of container.listBlobsFlat({ prefix: 'race' })) list.push(b.name);
-    expect(list).toEqual(['race.eml']);
+        precheck: false,
+      });
+      const second = await writeOnce(container, name, make('b'), {
+        contentType: 'text/plain',
+        precheck: false,
+      });
+      expect(first.created, name).toBe(true);
+      expect(second, name).toEqual({ created: false, reason: 'exists' });
+      const body = await container.getBlobClient(name).downloadToBuffer();
+      expect(body.subarray(0, 1).toString(), name).toBe('a');
+    }
   });
+
+  it('an item of one block is one Put Blob (no blocks staged), with its SHA-256 and size', async () => {
+    const bytes = Buffer.from('x'.repeat(70_000));
+    const res = await writeOnce(
+      container,
+      'one-shot.eml',
+      Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+      {
+        contentType: 'message/rfc822',
+      },
+    );
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(res).toEqual({ created: true, size: bytes.length, sha256 });
+    const blob = container.getBlockBlobClient('one-shot.eml');
+    expect((await blob.getBlockList('all')).committedBlocks ?? []).toEqual([]);
+    expect((await blob.getProperties()).metadata).toMatchObject({ sha256, size: String(bytes.length) });
+  });
+
+  it.each([
+    ['one block', 1000],
+    ['several blocks', 9 * 1024 * 1024],
+  ])(
+    'concurrent writers of one name (%s): exactly one creates it, the content is one writer’s whole',
+    async (_label, size) => {
+      const writers = Array.from({ length: 6 }, (_, i) =>
+        writeOnce(container, `race-${size}.eml`, Buffer.alloc(size, `writer-${i}-`), {
+          contentType: 'text/plain',
+          precheck: false,
+        }),
+      );
+      const results = await Promise.all(writers);
+      const winners = results.map((r, i) => (r.created ? i : -1)).filter((i) => i >= 0);
+      expect(winners).toHaveLength(1);
+      const body = await container.getBlobClient(`race-${size}.eml`).downloadToBuffer();
+      expect(body.equals(Buffer.alloc(size, `writer-${winners[0]}-`))).toBe(true);
+      const list: string[] = [];
+      for await (const b of container.listBlobsFlat({ prefix: `race-${size}` })) list.push(b.name);
+      expect(list).toEqual([`race-${size}.eml`]);
+    },
+  );
 });
 
 describe('blob layout', () => {

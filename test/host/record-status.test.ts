@@ -22,7 +22,9 @@ describe('the app on the local host: recordStatus by Event Grid', () => {
     expect(recordStatus).toHaveLength(closed.length);
     expect(recordStatus.every((i) => i.ok)).toBe(true);
     const ops = pipeline.blobEvents.operations();
-    expect(ops.PutBlockList).toBe(2 * closed.length);
+    // Each item and its source JSON fit one block: one Put Blob each, whose request carries the size.
+    expect(ops.PutBlob).toBe(2 * closed.length);
+    expect(ops.PutBlockList ?? 0).toBe(0);
     expect(ops.SizeLookup ?? 0).toBe(0); // every size from the requests themselves
     expect(ops.ListBlobs ?? 0).toBe(0);
     expect(ops.ListContainers ?? 0).toBe(0);
