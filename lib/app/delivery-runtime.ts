@@ -29,6 +29,9 @@ import { DeliveryLog } from '../statuslog/status-log.js';
 import { telemetry } from '../telemetry/metrics.js';
 import { inSpan } from '../telemetry/tracing.js';
 
+/** Longest a delivery waits in place for Graph (Retry-After or the mailbox's budget); longer goes back to the queue. */
+const MAX_INLINE_WAIT_MS = 15_000;
+
 export interface DeliveryRuntimeDeps {
   settings: AppSettings;
   graph: GraphConfig;
@@ -60,7 +63,7 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
       allowedHosts: d.graph.allowedHosts,
       timeoutMs: d.graph.timeoutMs,
       maxAttempts: d.graph.maxAttempts,
-      maxInlineRetryAfterMs: 15_000,
+      maxInlineRetryAfterMs: MAX_INLINE_WAIT_MS,
       maxResponseBytes: 2 * 1024 * 1024,
     },
     {
@@ -206,7 +209,17 @@ export function createDeliveryRuntime(d: DeliveryRuntimeDeps) {
         return { outcome: 'failed' as const, reason: 'invalid delivery message' };
       }
       const msg = parsed.data;
-      const deps = { container: d.archive, deliveries, folders, importer, maxItemBytes, logger };
+      const deps = {
+        container: d.archive,
+        deliveries,
+        folders,
+        importer,
+        maxItemBytes,
+        logger,
+        budgetWaitMs: (userId: string, bytes: number, requests: number) =>
+          limiter.waitMs(userId, bytes, requests),
+        maxBudgetWaitMs: MAX_INLINE_WAIT_MS,
+      };
       const out = await inSpan(
         'deliver to mailbox',
         msg.traceparent,

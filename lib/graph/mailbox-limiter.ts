@@ -150,6 +150,16 @@ export class MailboxLimiter {
   }
 
   /**
+   * How long until `mailbox` has room for `requests` requests uploading `uploadBytes` (0 = now), without
+   * spending anything: lets a caller hand work back before it does any of it.
+   */
+  waitMs(mailbox: string, uploadBytes: number, requests = 1): number {
+    const s = this.state(mailbox);
+    const now = this.now();
+    return Math.max(s.uploads.waitMs(uploadBytes, now), s.requests.waitMs(requests, now));
+  }
+
+  /**
    * Runs `fn` as one request to `mailbox` that uploads `uploadBytes`, once a concurrency slot and enough
    * of both windows are free. Budget is recorded when the request starts.
    */
