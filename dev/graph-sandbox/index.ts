@@ -168,6 +168,11 @@ function faultsFrom(f: Partial<Faults>, base: Faults): Faults {
     retryAfterSeconds: nonNegative('faults.retryAfterSeconds', f.retryAfterSeconds, base.retryAfterSeconds),
     dropRate: rate('dropRate', f.dropRate, base.dropRate),
     commitThenDropRate: rate('commitThenDropRate', f.commitThenDropRate, base.commitThenDropRate),
+    commitThenDropFirst: nonNegative(
+      'faults.commitThenDropFirst',
+      f.commitThenDropFirst,
+      base.commitThenDropFirst,
+    ),
     latencyMs: nonNegative('faults.latencyMs', f.latencyMs, base.latencyMs),
   };
   if (out.rate429 + out.rate503 + out.dropRate > 1)
@@ -191,6 +196,7 @@ const NO_FAULTS: Faults = {
   retryAfterSeconds: 1,
   dropRate: 0,
   commitThenDropRate: 0,
+  commitThenDropFirst: 0,
   latencyMs: 0,
 };
 

@@ -140,7 +140,8 @@ function finish(
   r: Reply,
 ): void {
   if (COMMITTING.has(endpoint) && r.committed && r.status < 300) {
-    if (state.faultRng() < state.faults.commitThenDropRate) {
+    if (state.faults.commitThenDropFirst > 0 || state.faultRng() < state.faults.commitThenDropRate) {
+      if (state.faults.commitThenDropFirst > 0) state.faults.commitThenDropFirst--;
       drop(state, req, 'fault.commitThenDrop');
       return;
     }

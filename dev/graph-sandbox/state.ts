@@ -22,6 +22,11 @@ export interface Faults {
   dropRate: number;
   /** Fraction of successful creates/imports/upload ranges that are stored and whose connection is then destroyed. */
   commitThenDropRate: number;
+  /**
+   * The first N successful creates/imports/upload ranges are stored and then dropped, whatever the rate
+   * says: a test that needs the fault to happen gets it (a rate alone may never fire on a few requests).
+   */
+  commitThenDropFirst: number;
   /** Added to every Graph data call, ms. */
   latencyMs: number;
 }

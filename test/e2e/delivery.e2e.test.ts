@@ -241,7 +241,14 @@ describe('mailbox delivery under Graph faults', () => {
       sandbox: { conversations: 10, seed: 21, spanDays: 2 },
       graph: {
         seed: 7,
-        faults: { rate429: 0.1, rate503: 0.1, retryAfterSeconds: 1, commitThenDropRate: 0.1 },
+        // The first two stores (a folder or an item) are kept and then dropped for certain; later ones at random.
+        faults: {
+          rate429: 0.1,
+          rate503: 0.1,
+          retryAfterSeconds: 1,
+          commitThenDropRate: 0.1,
+          commitThenDropFirst: 2,
+        },
       },
       queues: { maxDequeueCount: 8 },
     });

@@ -70,6 +70,20 @@ describe('injected faults', () => {
     expect(sb.stats().injected.commitThenDrop).toBe(1);
   });
 
+  it('commitThenDropFirst drops exactly the next N stores, then answers again', async () => {
+    const before = sb.stats().injected.commitThenDrop;
+    sb.setFaults({ commitThenDropFirst: 2 });
+    for (const n of [1, 2])
+      await expect(
+        importMime(sb, t, USER, folder, eml({ messageId: `<first-${n}@x.invalid>` })),
+      ).rejects.toThrow();
+    const third = await importMime(sb, t, USER, folder, eml({ messageId: '<first-3@x.invalid>' }));
+    expect(third.status).toBe(201);
+    expect(sb.stats().injected.commitThenDrop - before).toBe(2);
+    const ids = (await sb.items(USER)).map((i) => i.internetMessageId);
+    for (const n of [1, 2, 3]) expect(ids).toContain(`<first-${n}@x.invalid>`);
+  });
+
   it('commitThenDrop on an upload range keeps the range: a resend is refused with 416 and where to resume', async () => {
     const draft = await graph(sb, t, 'POST', `/v1.0/users/${USER}/messages`, { subject: 'upload' });
     const s = await graph(
