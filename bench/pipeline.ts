@@ -52,6 +52,12 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss()); // rss() alone: memoryUsage() walks the heap
 }, 100);
 
+/** RSS and where it is: the JS heap, and memory outside it (Buffers among it). Every interval only. */
+function memoryLine(): string {
+  const m = process.memoryUsage();
+  return `RSS ${mb(m.rss)} (heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, buffers ${mb(m.arrayBuffers)})`;
+}
+
 /** The sandbox in a child process, with a tiny request/reply protocol (bench/pipeline-sandbox.ts). */
 async function startSandboxProcess() {
   const child: ChildProcess = fork(
@@ -181,12 +187,14 @@ try {
     last = now;
     const elapsed = (performance.now() - started) / 1000;
     console.log(
-      `  … ${elapsed.toFixed(0)} s: ${now}/${sandbox.closed} items recorded, ${intervals.at(-1)!.toFixed(1)} conv/s in the last ${intervalS} s, RSS ${mb(process.memoryUsage.rss())}`,
+      `  … ${elapsed.toFixed(0)} s: ${now}/${sandbox.closed} items recorded, ${intervals.at(-1)!.toFixed(1)} conv/s in the last ${intervalS} s, ${memoryLine()}`,
     );
   }, intervalS * 1000);
   await host.runTimer('discoverConversations');
   await host.idle({ timeoutMs: 24 * 3_600_000 }).finally(() => clearInterval(progress));
   const seconds = (performance.now() - started) / 1000;
+  // The archive run's own peak, before the log download and the bench's own counting below.
+  const runPeakRss = Math.max(peakRss, process.memoryUsage.rss());
   const statusLog = runtime.statusLog(silentLogger);
   let failed = 0;
   for await (const r of statusLog.range('2000-01-01', '2099-12-31')) {
@@ -223,7 +231,7 @@ try {
     `  per ${intervalS} s                      ${[...intervals, ...(tailS > 1 ? [tail / tailS] : [])].map((r) => r.toFixed(1)).join(', ')}`,
   );
   console.log(
-    `  peak RSS (host process)     ${mb(peakRss)}  (the sandbox and Azurite run in their own processes)`,
+    `  peak RSS (host process)     ${mb(runPeakRss)} while archiving, ${mb(peakRss)} including the log download and this bench's own status count (the sandbox and Azurite run in their own processes)`,
   );
   console.log(
     `  LivePerson calls            ${lp.total} = ${(lp.total / Math.max(1, stored)).toFixed(2)} per conversation (sandbox stats, all endpoints)`,
