@@ -6,6 +6,7 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { ConvertFn } from '../archive/archive-conversation.js';
 import { archiveGroup } from '../archive/archive-group.js';
+import { startDay } from '../archive/blob-layout.js';
 import { FailureMemory } from '../archive/failure-memory.js';
 import { sweepPoisonQueue } from '../archive/poison-sweep.js';
 import { recordPoisonMessage, recordUnreadableMessage } from '../archive/record-failures.js';
@@ -177,6 +178,14 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
     async discoverOnce(logger: Logger) {
       await ensureQueue();
       const statusLog = statusLogFor(logger);
+      /** A discovered conversation's row fields, for rows written before it has an item. */
+      const rowFields = (entry: { conversationId: string; startTime: number }) => ({
+        day: startDay(entry.startTime),
+        // The column holds at most 32K characters; the row key is the hash of the whole ID.
+        conversationId: entry.conversationId.slice(0, 30_000),
+        accountId: lpConfig.accountId,
+        conversationStart: new Date(entry.startTime).toISOString(),
+      });
       return discoverConversations({
         accountId: lpConfig.accountId,
         lp,
@@ -186,23 +195,10 @@ export function createRuntime(env: Record<string, string | undefined>, opts: Run
         },
         groupSize: s.ARCHIVE_GROUP_SIZE,
         recordUnqueueable: async (entry, reason) => {
-          await statusLog.recordFailed({
-            day: new Date(entry.startTime).toISOString().slice(0, 10),
-            // The column holds at most 32K characters; the row key is the hash of the whole ID.
-            conversationId: entry.conversationId.slice(0, 30_000),
-            accountId: lpConfig.accountId,
-            conversationStart: new Date(entry.startTime).toISOString(),
-            reason,
-          });
+          await statusLog.recordFailed({ ...rowFields(entry), reason });
         },
         recordOpen: async (entry) => {
-          await statusLog.recordOpen({
-            day: new Date(entry.startTime).toISOString().slice(0, 10),
-            conversationId: entry.conversationId.slice(0, 30_000),
-            accountId: lpConfig.accountId,
-            conversationStart: new Date(entry.startTime).toISOString(),
-            traceparent: entry.traceparent,
-          });
+          await statusLog.recordOpen({ ...rowFields(entry), traceparent: entry.traceparent });
         },
         now,
         logger,

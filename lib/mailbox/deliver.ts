@@ -84,7 +84,8 @@ export async function deliverToMailbox(
   const item = { day: msg.day, conversationId: msg.conversationId, itemKey: msg.itemKey };
   const address = msg.mailbox.address;
   const attempts = msg.priorAttempts + attempt;
-  if (deps.budgetWaitMs && (msg.reschedules ?? 0) < (deps.maxReschedules ?? 48)) {
+  const mayReschedule = (msg.reschedules ?? 0) < (deps.maxReschedules ?? 48);
+  if (deps.budgetWaitMs && mayReschedule) {
     // A mailbox at its Graph budget: back to the queue at once. Finding that out at the import instead
     // costs a claim, a Graph lookup and three table writes per reschedule (bench:deliver: 2,700 of them).
     const firstRequest = base64Length(Math.min(msg.size, MAX_RAW_PER_REQUEST));
@@ -151,7 +152,7 @@ export async function deliverToMailbox(
     deps.logger.debug('item delivered to mailbox', { ...ctx, status, parts: result.messages.length });
     return { outcome: status, parts: result.messages.length, reason };
   } catch (err) {
-    if (err instanceof GraphThrottledError && (msg.reschedules ?? 0) < (deps.maxReschedules ?? 48)) {
+    if (err instanceof GraphThrottledError && mayReschedule) {
       await deps.deliveries.failedAttempt(
         item,
         address,
