@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../../lib/log.js';
 import { joinedItems } from '../../lib/statuslog/log-rows.js';
 import type { StatusLog } from '../../lib/statuslog/status-log.js';
+import { isStoredItem } from '../../lib/statuslog/status-row.js';
 import type { LocalHost } from './local-host.js';
 
 /** Where the archive stands now. `found` and `open` only when the source knows them. */
@@ -160,7 +161,7 @@ export function statusTableSource(opts: {
       for await (const { item, deliveries } of joinedItems(opts.statusLog.entities(from, to))) {
         if (item.status === 'archived' || item.status === 'partial' || item.status === 'failed')
           counts[item.status]++;
-        if (item.status === 'failed') continue;
+        if (!isStoredItem(item.status)) continue; // no item yet, so no mailbox copies to wait for
         if (deliveries.length === 0) mail.pending++;
         for (const d of deliveries) {
           if (d.deliveryStatus === 'delivered' || d.deliveryStatus === 'duplicate') mail.delivered++;

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './delivery-row.js';
 import { deliveryViews, type JoinedItem } from './log-rows.js';
-import { ITEM_STATUSES, type ItemStatus, type StatusRow } from './status-row.js';
+import { ITEM_STATUSES, type ItemStatus, isStoredItem, type StatusRow } from './status-row.js';
 
 const day = z.iso.date({ message: 'must be a date as yyyy-mm-dd' });
 const enumList = <T extends string>(name: string, allowed: readonly T[]) =>
@@ -319,7 +319,7 @@ export async function* summarize(
     else if (row.status === 'open') c.itemsOpen++;
     c.itemsSkippedDuplicates += row.duplicatesSkipped ?? 0;
     c.itemsFoundAtSource = c.itemsArchived + c.itemsPartiallyArchived + c.itemsFailed + c.itemsOpen;
-    if (row.status === 'failed' || row.status === 'open') continue;
+    if (!isStoredItem(row.status)) continue;
     for (const d of j.deliveries) {
       if (d.deliveryStatus === 'pending') c.itemsImportPending++;
       else if (d.deliveryStatus === 'delivered' && (d.omitted ?? 0) > 0) c.itemsPartiallyImported++;

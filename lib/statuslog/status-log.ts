@@ -8,6 +8,7 @@ import { type DeliveryRow, DeliveryRowSchema, deliveryRowKey, type ItemRef } fro
 import {
   FAILED_VERSION,
   type ItemStatus,
+  isStoredItem,
   OPEN_VERSION,
   rowKey,
   type StatusRow,
@@ -141,7 +142,7 @@ export class StatusLog {
   async recordOpen(item: OpenConversation): Promise<'recorded' | 'archived'> {
     await this.ensure();
     for await (const row of this.conversationRows(item.day, item.conversationId)) {
-      if (row.status !== 'failed' && row.status !== 'open') return 'archived';
+      if (isStoredItem(row.status)) return 'archived';
     }
     await this.table.upsertEntity(
       {

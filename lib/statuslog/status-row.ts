@@ -15,6 +15,14 @@ export const ITEM_STATUSES = ['archived', 'partial', 'skipped', 'failed', 'open'
 export const ItemStatusSchema = z.enum(ITEM_STATUSES);
 export type ItemStatus = z.infer<typeof ItemStatusSchema>;
 
+/**
+ * Whether a row stands for a stored item (which deliveries follow), not for a conversation that has none
+ * yet: a failure, or a conversation still open at LivePerson.
+ */
+export function isStoredItem(status: ItemStatus): boolean {
+  return status !== 'failed' && status !== 'open';
+}
+
 export const FAILED_VERSION = 'failed';
 /** The `version` of the row that stands for a conversation still open at LivePerson. */
 export const OPEN_VERSION = 'open';

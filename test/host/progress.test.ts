@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { TableClient } from '@azure/data-tables';
+import { describe, expect, inject, it } from 'vitest';
 import {
   formatProgress,
   observeDiscoveryRuns,
   type ProgressSnapshot,
   startProgressReporter,
+  statusTableSource,
 } from '../../dev/host/progress.js';
+import { silentLogger } from '../../lib/log.js';
+import { DeliveryLog, StatusLog } from '../../lib/statuslog/status-log.js';
 import { memoryLogger, waitFor } from './helpers.js';
 
 describe('progress lines', () => {
@@ -64,5 +69,62 @@ describe('progress lines', () => {
     observed.logger.info('discovery run complete {not json');
     expect(observed.last()).toEqual({ found: 12, enqueued: 10, openNotDue: 2 });
     expect(logger.lines).toHaveLength(2);
+  });
+
+  it('counts mailbox copies only of stored items: a failed or still-open conversation has none to wait for', async () => {
+    const table = TableClient.fromConnectionString(
+      inject('storageConnection'),
+      `pg${randomUUID().slice(0, 8)}`,
+      {
+        allowInsecureConnection: true,
+      },
+    );
+    const statusLog = new StatusLog(table, silentLogger);
+    const day = '2026-03-04';
+    const start = `${day}T09:00:00.000Z`;
+    await statusLog.recordArchived({
+      day,
+      conversationId: 'stored',
+      version: 'v1',
+      status: 'archived',
+      conversationStart: start,
+      archivedAt: start,
+      blobPath: 'archive/x.eml',
+      size: 1,
+      sha256: 'a'.repeat(64),
+      addresses: ['a@brand.example'],
+      counts: { messages: 1, files: 0, filesAttached: 0, participants: 2 },
+    });
+    await new DeliveryLog(table).planned(
+      { day, conversationId: 'stored', itemKey: 'v1' },
+      'a@brand.example',
+      'automatic',
+    );
+    await statusLog.recordOpen({ day, conversationId: 'open-1', accountId: '1', conversationStart: start });
+    await statusLog.recordFailed({
+      day,
+      conversationId: 'bad-1',
+      accountId: '1',
+      conversationStart: start,
+      reason: 'x',
+    });
+    const source = statusTableSource({
+      host: {
+        activity: async () => ({
+          queues: {},
+          invocationsInFlight: 0,
+          blobEventsPending: 0,
+          eventsPending: 0,
+          timersRunning: 0,
+        }),
+      },
+      statusLog,
+      deliveries: true,
+      range: () => ({ from: day, to: day }),
+      lastDiscovery: () => ({ found: 3, enqueued: 2, openNotDue: 1 }),
+    });
+    const s = await source.snapshot();
+    expect(s).toMatchObject({ archived: 1, failed: 1, open: 1, found: 3 });
+    expect(s.deliveries).toEqual({ delivered: 0, unmapped: 0, failed: 0, pending: 1 });
   });
 });
