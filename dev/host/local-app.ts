@@ -17,12 +17,7 @@ import { type LocalData, openLocalData, wantsFresh } from './local-data.js';
 import { type LocalHost, startLocalHost } from './local-host.js';
 import type { LocalService } from './local-services.js';
 import { loadHostJson, loadLocalSettings, resolveStartSettings } from './local-settings.js';
-import {
-  observeDiscoveryRuns,
-  type ProgressReporter,
-  startProgressReporter,
-  statusTableSource,
-} from './progress.js';
+import { type ProgressReporter, startProgressReporter, statusTableSource } from './progress.js';
 import { backfillRange, startBanner } from './start-banner.js';
 
 export interface LocalAppOptions {
@@ -123,14 +118,13 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
 
     const files = await opts.loadFunctions();
     const functions = capturedFunctions();
-    const discovery = observeDiscoveryRuns(logger);
     const subscriptionsFile = path.join(projectDir, 'infra', 'eventgrid-subscriptions.json');
     const host = await startLocalHost({
       functions,
       settings,
       hostJson,
       httpPort: opts.httpPort ?? Number(env.PORT || loaded.localHttpPort || 7071),
-      logger: discovery.logger,
+      logger,
       runTimersOnStart: true,
       blobEvents,
       eventGridSubscriptions: existsSync(subscriptionsFile)
@@ -157,7 +151,6 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
         range: () => backfillRange(new Date(), appSettings.BACKFILL_DAYS),
         deliveries: Boolean(settings.GRAPH_TENANT_ID),
         archiveQueue: appSettings.ARCHIVE_QUEUE,
-        lastDiscovery: discovery.last,
       }),
       logger,
       intervalMs: opts.progressIntervalMs ?? 5_000,

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { Logger } from '../../lib/log.js';
 import { joinedItems } from '../../lib/statuslog/log-rows.js';
 import type { StatusLog } from '../../lib/statuslog/status-log.js';
@@ -98,48 +97,9 @@ export function startProgressReporter(opts: {
   };
 }
 
-const DiscoveryRunSchema = z.object({
-  found: z.number().int().nonnegative(),
-  enqueued: z.number().int().nonnegative(),
-  openNotDue: z.number().int().nonnegative(),
-});
-export type DiscoveryRun = z.infer<typeof DiscoveryRunSchema>;
-
-const DISCOVERY_LINE = 'discovery run complete ';
-
-/**
- * Passes every line on to `logger` and keeps the figures of the last discovery run, read from the app's
- * own "discovery run complete {...}" line (the function's result is not handed to the host). A stopgap
- * until discovery runs are recorded where a source can read them.
- */
-export function observeDiscoveryRuns(logger: Logger): { logger: Logger; last(): DiscoveryRun | undefined } {
-  let last: DiscoveryRun | undefined;
-  const seen = (message: string) => {
-    if (!message.startsWith(DISCOVERY_LINE)) return;
-    try {
-      const parsed = DiscoveryRunSchema.safeParse(JSON.parse(message.slice(DISCOVERY_LINE.length)));
-      if (parsed.success) last = parsed.data;
-    } catch {
-      // not the line we look for
-    }
-  };
-  return {
-    logger: {
-      debug: (m, f) => logger.debug(m, f),
-      info: (m, f) => {
-        seen(m);
-        logger.info(m, f);
-      },
-      warn: (m, f) => logger.warn(m, f),
-      error: (m, f) => logger.error(m, f),
-    },
-    last: () => last,
-  };
-}
-
 /**
  * The first progress source: counts in the status table over the log range (the backfill range), the
- * host's queues and pending events, and the open count of the last discovery run.
+ * host's queues and pending events; conversations still open at LivePerson by their `open` rows.
  */
 export function statusTableSource(opts: {
   host: Pick<LocalHost, 'activity'>;
@@ -150,17 +110,15 @@ export function statusTableSource(opts: {
   archiveQueue?: string;
   /** The days to count (the backfill range, up to today). */
   range: () => { from: string; to: string };
-  lastDiscovery?: () => DiscoveryRun | undefined;
 }): ProgressSource {
   return {
     async snapshot() {
       const activity = await opts.host.activity();
       const { from, to } = opts.range();
-      const counts = { archived: 0, partial: 0, failed: 0 };
+      const counts = { archived: 0, partial: 0, failed: 0, open: 0 };
       const mail = { delivered: 0, unmapped: 0, failed: 0, pending: 0 };
       for await (const { item, deliveries } of joinedItems(opts.statusLog.entities(from, to))) {
-        if (item.status === 'archived' || item.status === 'partial' || item.status === 'failed')
-          counts[item.status]++;
+        if (item.status !== 'skipped') counts[item.status]++;
         if (!isStoredItem(item.status)) continue; // no item yet, so no mailbox copies to wait for
         if (deliveries.length === 0) mail.pending++;
         for (const d of deliveries) {
@@ -176,12 +134,10 @@ export function statusTableSource(opts: {
         .reduce((a, [, n]) => a + n, 0);
       const otherWork = queued.reduce((a, [, n]) => a + n, 0) - archiving;
       const pending = archiving + activity.eventsPending;
-      const open = opts.lastDiscovery?.()?.openNotDue;
       return {
         ...counts,
         pending,
-        ...(open !== undefined ? { open } : {}),
-        found: counts.archived + counts.partial + counts.failed + pending + (open ?? 0),
+        found: counts.archived + counts.partial + counts.failed + pending + counts.open,
         busy: activity.timersRunning > 0 || activity.invocationsInFlight > 0 || otherWork > 0,
         ...(opts.deliveries ? { deliveries: mail } : {}),
       };

@@ -143,6 +143,14 @@ describe('npm start (startLocalApp)', () => {
       const [run] = discoveryRuns(logger.lines);
       // Searched from the stored watermark (minus the overlap), not the whole backfill again.
       expect(Date.now() - run!.updatedSince!).toBeLessThan(2 * 3_600_000);
+      // The conversations still open are still accounted for, from their rows, though this run saw none.
+      await app.host.idle();
+      await new Promise((r) => setTimeout(r, 200));
+      const emls = first.names.filter((n) => n.endsWith('.eml')).length;
+      const idle = logger.lines.filter((l) => l.message.startsWith('idle: '));
+      expect(idle.at(-1)?.message).toBe(
+        `idle: archived ${emls} of ${emls + first.open} found (${first.open} open, 0 failed); everything found is done`,
+      );
     } finally {
       await app.stop();
     }

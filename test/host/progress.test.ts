@@ -3,7 +3,6 @@ import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import {
   formatProgress,
-  observeDiscoveryRuns,
   type ProgressSnapshot,
   startProgressReporter,
   statusTableSource,
@@ -58,19 +57,6 @@ describe('progress lines', () => {
     ]);
   });
 
-  it('reads the last discovery run from the app log line, passing every line on', () => {
-    const logger = memoryLogger();
-    const observed = observeDiscoveryRuns(logger);
-    expect(observed.last()).toBeUndefined();
-    observed.logger.info(
-      'discovery run complete {"accountId":"1","updatedSince":0,"watermark":5,"found":12,"enqueued":10,"openNotDue":2,"unreadable":0}',
-      { function: 'discoverConversations' },
-    );
-    observed.logger.info('discovery run complete {not json');
-    expect(observed.last()).toEqual({ found: 12, enqueued: 10, openNotDue: 2 });
-    expect(logger.lines).toHaveLength(2);
-  });
-
   it('counts mailbox copies only of stored items: a failed or still-open conversation has none to wait for', async () => {
     const table = TableClient.fromConnectionString(
       inject('storageConnection'),
@@ -121,7 +107,6 @@ describe('progress lines', () => {
       statusLog,
       deliveries: true,
       range: () => ({ from: day, to: day }),
-      lastDiscovery: () => ({ found: 3, enqueued: 2, openNotDue: 1 }),
     });
     const s = await source.snapshot();
     expect(s).toMatchObject({ archived: 1, failed: 1, open: 1, found: 3 });
