@@ -1,6 +1,6 @@
 /**
  * The whole app as deployed, locally: the captured functions on the local host over Azurite, with the
- * LivePerson sandbox behind the real client. Shared by the end-to-end tests and `npm run bench:pipeline`.
+ * LivePerson sandbox behind the real client. Used by the end-to-end tests.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
