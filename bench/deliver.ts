@@ -29,6 +29,7 @@ import { convertConversation } from '../lib/email/convert.js';
 import { silentLogger } from '../lib/log.js';
 import { base64Length } from '../lib/mailbox/base64.js';
 import { bytesOf, providerFor, recordWithFiles } from '../test/mailbox/support.js';
+import { cpuSecondsOf, ownCpuSeconds } from './cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,6 +89,7 @@ async function graphChild(opts: unknown) {
   const { env } = await next();
   return {
     env: env as Record<string, string>,
+    pid: child.pid,
     async ask(cmd: string) {
       child.stdin!.write(`${cmd}\n`);
       return next();
@@ -199,6 +201,12 @@ async function main() {
   );
   const limit = pLimit(concurrency);
   const cpuBefore = machineCpu();
+  const processCpu = () => ({
+    app: ownCpuSeconds(),
+    graph: cpuSecondsOf(graph.pid),
+    azurite: cpuSecondsOf(azurite.pid),
+  });
+  const processCpuBefore = processCpu();
   const started = performance.now();
   let delivered = 0;
   let rescheduled = 0;
@@ -251,6 +259,9 @@ async function main() {
   );
   clearInterval(ticker);
   const busy = machineCpu().busyShare(cpuBefore);
+  const processCpuAfter = processCpu();
+  const cpuPerItem = (k: keyof typeof processCpuAfter) =>
+    `${((1000 * (processCpuAfter[k] - processCpuBefore[k])) / Math.max(1, delivered)).toFixed(1)} ms`;
   const seconds = (performance.now() - started) / 1000;
   const maxBytes = M * uploadBytes * (1 + (seconds * 1000) / windowMs);
   const maxItems = maxBytes / avgUpload;
@@ -267,6 +278,7 @@ async function main() {
       `Graph calls: ${JSON.stringify(stats.calls)}; 429 enforced: ${JSON.stringify(stats.enforced)}; rescheduled by the app: ${rescheduled}; attempts that threw and were retried: ${retried}`,
       `peak concurrency seen per mailbox: ${Math.max(...Object.values(stats.maxConcurrency as Record<string, number>))}`,
       `machine CPU busy while delivering: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores (this process, Azurite and the Graph sandbox share them)${busy > 0.9 ? ': CPU-bound here, so the limits were not what held the rate' : ''}`,
+      `CPU per item delivered: the app (this process) ${cpuPerItem('app')}, Graph sandbox ${cpuPerItem('graph')}, Azurite ${cpuPerItem('azurite')}`,
       '',
     ].join('\n'),
   );

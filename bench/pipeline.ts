@@ -27,6 +27,7 @@ import { startLocalHost } from '../dev/host/local-host.js';
 import { loadHostJson } from '../dev/host/local-settings.js';
 import { createRuntime, setAppRuntime } from '../lib/app/runtime.js';
 import { silentLogger } from '../lib/log.js';
+import { cpuSecondsOf, ownCpuSeconds } from './cpu.js';
 import { measureStorageFloor } from './storage-floor.js';
 
 if (import.meta.url.endsWith('.ts'))
@@ -114,19 +115,6 @@ async function startSandboxProcess() {
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
-function cpuSecondsOf(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return Number.NaN;
-  }
-}
-const ownCpuSeconds = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1e6;
-};
 const azuriteDir = values.azurite === 'disk' ? mkdtempSync(path.join(tmpdir(), 'bench-azurite-')) : undefined;
 const azuriteOpts = (dir: string | undefined) => (dir ? { location: dir } : {});
 
