@@ -6,15 +6,20 @@ import type { LocalHost } from './local-host.js';
 
 /** Where the archive stands now. `found` and `open` only when the source knows them. */
 export interface ProgressSnapshot {
-  /** Items discovered so far: archived + partial + failed + pending + open. */
+  /**
+   * Conversations discovered so far: archived + partial + failed + pending + open. Unknown while archive
+   * groups are queued: a group holds up to ARCHIVE_GROUP_SIZE conversations that have no row yet.
+   */
   found?: number;
   /** Open conversations discovery leaves for later (archived once closed). */
   open?: number;
   archived: number;
   partial: number;
   failed: number;
-  /** Items queued or under way: archive messages not yet done, status events not yet recorded. */
+  /** Items stored whose status row is not recorded yet (blob events pending). */
   pending: number;
+  /** Archive queue messages not yet done, each a group of conversations to fetch and archive. */
+  groupsQueued?: number;
   /** Other work is running (a discovery run, an invocation): not idle, though no item may be pending. */
   busy?: boolean;
   /** Mailbox copies (one per item and mailbox), when mailbox delivery is on. */
@@ -29,7 +34,7 @@ export interface ProgressSource {
 /** "archived 95 of 120 found (9 open, 0 failed)": partial items count as archived and are named too. */
 export function formatProgress(s: ProgressSnapshot): string {
   const stored = s.archived + s.partial;
-  const of = s.found !== undefined ? ` of ${s.found} found` : '';
+  const of = s.found !== undefined ? ` of ${s.found} found` : s.groupsQueued ? ' so far' : '';
   const details = [
     ...(s.open !== undefined ? [`${s.open} open`] : []),
     `${s.failed} failed`,
@@ -47,9 +52,10 @@ export interface ProgressReporter {
 }
 
 /**
- * Every `intervalMs` while work is pending, one info line ("progress: archived 95 of 120 found (9 open,
- * 0 failed), 16 pending"); once everything found is done, one "idle:" line; nothing more until work comes
- * again. So a newcomer sees the run advance and end without one log line per item.
+ * Every `intervalMs` while work is pending, one info line ("progress: archived 40 so far (9 open,
+ * 0 failed), 2 archive groups queued, 3 pending", then "archived 95 of 120 found ..." once no group is
+ * left); once everything found is done, one "idle:" line; nothing more until work comes again. So a
+ * newcomer sees the run advance and end without one log line per item.
  */
 export function startProgressReporter(opts: {
   source: ProgressSource;
@@ -67,9 +73,11 @@ export function startProgressReporter(opts: {
     try {
       const s = await opts.source.snapshot();
       failedBefore = false;
-      if (s.pending > 0 || s.busy) {
+      const groups = s.groupsQueued ?? 0;
+      if (s.pending > 0 || groups > 0 || s.busy) {
         state = 'busy';
-        opts.logger.info(`progress: ${formatProgress(s)}, ${s.pending} pending`);
+        const queued = groups ? `, ${groups} archive group${groups === 1 ? '' : 's'} queued` : '';
+        opts.logger.info(`progress: ${formatProgress(s)}${queued}, ${s.pending} pending`);
       } else if (state !== 'idle') {
         state = 'idle';
         opts.logger.info(`idle: ${formatProgress(s)}; everything found is done`);
@@ -133,11 +141,16 @@ export function statusTableSource(opts: {
         .filter(([name]) => opts.archiveQueue === undefined || name === opts.archiveQueue)
         .reduce((a, [, n]) => a + n, 0);
       const otherWork = queued.reduce((a, [, n]) => a + n, 0) - archiving;
-      const pending = archiving + activity.eventsPending;
+      const pending = activity.eventsPending;
       return {
         ...counts,
         pending,
-        found: counts.archived + counts.partial + counts.failed + pending + counts.open,
+        groupsQueued: archiving,
+        // An archive message is a group of conversations without rows yet: until none is left, the rows
+        // cannot say how many were found (discovery's own log line says it).
+        ...(archiving === 0
+          ? { found: counts.archived + counts.partial + counts.failed + pending + counts.open }
+          : {}),
         busy: activity.timersRunning > 0 || activity.invocationsInFlight > 0 || otherWork > 0,
         ...(opts.deliveries ? { deliveries: mail } : {}),
       };

@@ -28,10 +28,14 @@ describe('progress lines', () => {
     expect(formatProgress({ archived: 90, partial: 5, failed: 2, pending: 0 })).toBe(
       'archived 95 (2 failed, 5 partial)',
     );
+    expect(
+      formatProgress({ open: 3, archived: 13, partial: 0, failed: 0, pending: 0, groupsQueued: 1 }),
+    ).toBe('archived 13 so far (3 open, 0 failed)');
   });
 
   it('prints a line per interval while work is pending, then one idle line, then nothing until work returns', async () => {
     const snapshots: ProgressSnapshot[] = [
+      { open: 1, archived: 0, partial: 0, failed: 0, pending: 0, groupsQueued: 2 },
       { found: 10, open: 1, archived: 2, partial: 0, failed: 0, pending: 7 },
       { found: 10, open: 1, archived: 8, partial: 0, failed: 1, pending: 0, busy: true },
       { found: 10, open: 1, archived: 8, partial: 0, failed: 1, pending: 0 },
@@ -49,6 +53,7 @@ describe('progress lines', () => {
     await waitFor(() => i > snapshots.length + 2, 'every snapshot read');
     await reporter.stop();
     expect(logger.lines.map((l) => `${l.level} ${l.message}`)).toEqual([
+      'info progress: archived 0 so far (1 open, 0 failed), 2 archive groups queued, 0 pending',
       'info progress: archived 2 of 10 found (1 open, 0 failed), 7 pending',
       'info progress: archived 8 of 10 found (1 open, 1 failed), 0 pending',
       'info idle: archived 8 of 10 found (1 open, 1 failed); everything found is done',
@@ -111,5 +116,25 @@ describe('progress lines', () => {
     const s = await source.snapshot();
     expect(s).toMatchObject({ archived: 1, failed: 1, open: 1, found: 3 });
     expect(s.deliveries).toEqual({ delivered: 0, unmapped: 0, failed: 0, pending: 1 });
+
+    // An archive message is a group of conversations without rows: the rows cannot say how many were
+    // found, and the group is not one pending item (it read "13 of 17 found, 1 pending" for 47 queued).
+    const queuedSource = statusTableSource({
+      host: {
+        activity: async () => ({
+          queues: { archive: 1, delivery: 4 },
+          invocationsInFlight: 1,
+          blobEventsPending: 0,
+          eventsPending: 2,
+          timersRunning: 0,
+        }),
+      },
+      statusLog,
+      archiveQueue: 'archive',
+      range: () => ({ from: day, to: day }),
+    });
+    const queued = await queuedSource.snapshot();
+    expect(queued).toMatchObject({ archived: 1, failed: 1, open: 1, pending: 2, groupsQueued: 1 });
+    expect(queued.found).toBeUndefined();
   });
 });
