@@ -235,7 +235,7 @@ try {
   );
   console.log(`  Azurite                     ${azuriteDir ? 'on disk (--location)' : 'in memory'}, --silent`);
   console.log(
-    `  archived items              ${stored} (failed ${failed}; ${interim} of them interim items of conversations still open)`,
+    `  archived items              ${stored} (${interim} of them interim items of conversations still open), failed ${failed}`,
   );
   // One row per conversation: a conversation that closed after the sandbox counted it is archived, not open.
   console.log(
