@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import { importFunctionModules } from '../dev/host/function-modules.js';
 import { capturedFunctions, installFunctionsCoreCapture } from '../dev/host/functions-core-capture.js';
 import { parseHostJson } from '../dev/host/host-config.js';
 import { startLocalHost } from '../dev/host/local-host.js';
-import { loadHostJson } from '../dev/host/local-settings.js';
+import { loadEventGridSubscriptions, loadHostJson } from '../dev/host/local-settings.js';
 import { createRuntime, setAppRuntime } from '../lib/app/runtime.js';
 import { silentLogger } from '../lib/log.js';
 import { cpuSecondsOf, ownCpuSeconds } from './cpu.js';
@@ -149,15 +149,11 @@ const runtime = createRuntime(settings, { logger: silentLogger });
 setAppRuntime(process.env, runtime);
 await importFunctionModules(path.join(projectDir, 'dist', 'functions'));
 // The project's host.json, with the queues polled as often as the end-to-end tests poll them.
-const hostJson = loadHostJson(projectDir) as { extensions: { queues?: Record<string, unknown> } };
-hostJson.extensions.queues = {
-  ...hostJson.extensions.queues,
-  visibilityTimeout: '00:00:00.050',
-  maxPollingInterval: '00:00:00.100',
-};
-const eventGridSubscriptions = JSON.parse(
-  readFileSync(path.join(projectDir, 'infra', 'eventgrid-subscriptions.json'), 'utf8'),
-);
+const hostJson = loadHostJson(projectDir, {
+  queues: { visibilityTimeout: '00:00:00.050', maxPollingInterval: '00:00:00.100' },
+});
+const eventGridSubscriptions = loadEventGridSubscriptions(projectDir);
+if (!eventGridSubscriptions) throw new Error(`no infra/eventgrid-subscriptions.json in ${projectDir}`);
 const host = await startLocalHost({
   functions: capturedFunctions(),
   settings,

@@ -1,7 +1,6 @@
 // The whole app locally, as `npm start` runs it: Azurite on disk behind the blob event proxy, the local
 // services the settings call for (the LivePerson sandbox), the local Functions host, the archive copy and
 // the progress lines. dev/start.ts adds the process around it (signals, exit code); tests call it directly.
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createRuntime, setAppRuntime } from '../../lib/app/runtime.js';
@@ -16,7 +15,12 @@ import { capturedFunctions } from './functions-core-capture.js';
 import { type LocalData, openLocalData, wantsFresh } from './local-data.js';
 import { type LocalHost, startLocalHost } from './local-host.js';
 import type { LocalService } from './local-services.js';
-import { loadHostJson, loadLocalSettings, resolveStartSettings } from './local-settings.js';
+import {
+  loadEventGridSubscriptions,
+  loadHostJson,
+  loadLocalSettings,
+  resolveStartSettings,
+} from './local-settings.js';
 import { type ProgressReporter, startProgressReporter, statusTableSource } from './progress.js';
 import { backfillRange, startBanner } from './start-banner.js';
 
@@ -118,7 +122,6 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
 
     const files = await opts.loadFunctions();
     const functions = capturedFunctions();
-    const subscriptionsFile = path.join(projectDir, 'infra', 'eventgrid-subscriptions.json');
     const host = await startLocalHost({
       functions,
       settings,
@@ -127,9 +130,7 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       logger,
       runTimersOnStart: true,
       blobEvents,
-      eventGridSubscriptions: existsSync(subscriptionsFile)
-        ? JSON.parse(readFileSync(subscriptionsFile, 'utf8'))
-        : undefined,
+      eventGridSubscriptions: loadEventGridSubscriptions(projectDir),
     });
     stops.push({ name: 'Functions host', stop: () => host.stop() });
     logger.debug('function modules loaded', { files });

@@ -110,13 +110,28 @@ export function resolveStartSettings(opts: {
   return settings;
 }
 
-/** The host.json next to the app, or {} (the host's defaults) when there is none. */
-export function loadHostJson(dir: string): unknown {
-  const file = path.join(dir, 'host.json');
-  if (!existsSync(file)) return {};
+/** A JSON file of the project, or `missing` when there is none; a file that is not JSON is named. */
+function readProjectJson(file: string, missing: unknown): unknown {
+  if (!existsSync(file)) return missing;
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
+}
+
+/**
+ * The host.json next to the app, or {} (the host's defaults) when there is none. `queues` overrides its
+ * queue settings (tests and benches poll far more often than Azure does).
+ */
+export function loadHostJson(dir: string, overrides: { queues?: Record<string, unknown> } = {}): unknown {
+  const hostJson = readProjectJson(path.join(dir, 'host.json'), {});
+  if (!overrides.queues) return hostJson;
+  const h = hostJson as { extensions?: { queues?: Record<string, unknown> } };
+  return { ...h, extensions: { ...h.extensions, queues: { ...h.extensions?.queues, ...overrides.queues } } };
+}
+
+/** infra/eventgrid-subscriptions.json: the Event Grid subscriptions the deploy creates and the local host applies. */
+export function loadEventGridSubscriptions(dir: string): unknown {
+  return readProjectJson(path.join(dir, 'infra', 'eventgrid-subscriptions.json'), undefined);
 }

@@ -3,7 +3,7 @@
  * LivePerson sandbox behind the real client. Used by the end-to-end tests.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   type GraphSandbox,
   type GraphSandboxOptions,
@@ -12,6 +12,7 @@ import {
 import { type BlobEventProxy, startBlobEventProxy } from '../../dev/host/blob-events-proxy.js';
 import { capturedFunctions } from '../../dev/host/functions-core-capture.js';
 import { type LocalHost, type LocalHostOptions, startLocalHost } from '../../dev/host/local-host.js';
+import { loadEventGridSubscriptions, loadHostJson } from '../../dev/host/local-settings.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
 import { type AppRuntime, createRuntime, setAppRuntime } from '../../lib/app/runtime.js';
 import { type Logger, silentLogger } from '../../lib/log.js';
@@ -55,17 +56,15 @@ export async function loadFunctions(): Promise<void> {
   await import('../../functions/statusPageByKey.js');
 }
 
+const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
 export function projectHostJson(overrides: { queues?: Record<string, unknown> } = {}): unknown {
-  const hostJson = JSON.parse(readFileSync(new URL('../../host.json', import.meta.url), 'utf8'));
-  hostJson.extensions.queues = { ...hostJson.extensions.queues, ...overrides.queues };
-  return hostJson;
+  return loadHostJson(PROJECT_DIR, overrides);
 }
 
 /** infra/eventgrid-subscriptions.json: the Event Grid subscriptions the deploy creates and the local host applies. */
 export function eventGridSubscriptions(): unknown {
-  return JSON.parse(
-    readFileSync(new URL('../../infra/eventgrid-subscriptions.json', import.meta.url), 'utf8'),
-  );
+  return loadEventGridSubscriptions(PROJECT_DIR);
 }
 
 export interface Pipeline {

@@ -84,6 +84,13 @@ const filesUnder = (dir: string): string[] =>
 describe('npm start (startLocalApp)', () => {
   let first: Awaited<ReturnType<typeof stored>>;
 
+  /** The last `idle:` progress line, a few progress ticks after the host's work has ended. */
+  async function lastIdleLine(app: LocalApp, logger: ReturnType<typeof memoryLogger>) {
+    await app.host.idle();
+    await new Promise((r) => setTimeout(r, 200));
+    return logger.lines.filter((l) => l.message.startsWith('idle: ')).at(-1)?.message;
+  }
+
   it('archives the sandbox, copies the items, reports progress and then idle, and listens on loopback only', async () => {
     const { app, logger } = await start();
     try {
@@ -99,10 +106,7 @@ describe('npm start (startLocalApp)', () => {
       // Each conversation still open at LivePerson has one `open` row, so the log accounts for it.
       expect(first.open).toBe(run!.openNotDue);
       const info = logger.lines.filter((l) => l.level === 'info').map((l) => l.message);
-      await app.host.idle();
-      await new Promise((r) => setTimeout(r, 200)); // a few progress ticks after the work ended
-      const idle = logger.lines.filter((l) => l.message.startsWith('idle: '));
-      expect(idle.at(-1)?.message).toBe(
+      expect(await lastIdleLine(app, logger)).toBe(
         `idle: archived ${emls.length} of ${emls.length + run!.openNotDue!} found (${run!.openNotDue} open, 0 failed); everything found is done`,
       );
       // No line per item from the local tooling (the copy logs at debug).
@@ -144,11 +148,8 @@ describe('npm start (startLocalApp)', () => {
       // Searched from the stored watermark (minus the overlap), not the whole backfill again.
       expect(Date.now() - run!.updatedSince!).toBeLessThan(2 * 3_600_000);
       // The conversations still open are still accounted for, from their rows, though this run saw none.
-      await app.host.idle();
-      await new Promise((r) => setTimeout(r, 200));
       const emls = first.names.filter((n) => n.endsWith('.eml')).length;
-      const idle = logger.lines.filter((l) => l.message.startsWith('idle: '));
-      expect(idle.at(-1)?.message).toBe(
+      expect(await lastIdleLine(app, logger)).toBe(
         `idle: archived ${emls} of ${emls + first.open} found (${first.open} open, 0 failed); everything found is done`,
       );
     } finally {
